@@ -1,0 +1,73 @@
+"""What turns a static backbone into a single-path super-network: an active depth per stage.
+
+A super-network is its family's static backbone built at the space's maximum depths; the only
+difference is that each searched stage runs its first ``S_i`` blocks (paper 004, Sec. 3.2). The
+API follows OFA's (``set_active_subnet`` / ``sample_active_subnet`` / ``get_active_subnet``):
+:meth:`set_allocation`, :meth:`sample_allocation`, :meth:`get_subnet`.
+"""
+from __future__ import annotations
+
+from itertools import islice
+
+import numpy as np
+import torch
+
+from .spaces import Allocation
+
+
+class StagedBackbone:
+    """Mixin of the static backbones: run a stage module by name (all of its blocks)."""
+
+    def _run_layer(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self, name)(x)
+
+
+class SuperNetMixin:
+    """Mixin for a backbone built at ``space.max_depths`` whose stages run a prefix of blocks.
+
+    The class using it sets ``static_class`` (the backbone a child becomes) and calls
+    :meth:`_init_allocation` after building; ``self._child_kwargs`` holds the constructor
+    arguments a child shares with the super-network.
+    """
+    static_class: type = None
+
+    def _init_allocation(self, child_kwargs: dict):
+        # A child inherits weights, not the super-network's initialisation recipe.
+        self._child_kwargs = {k: v for k, v in child_kwargs.items() if k != 'init_cfg'}
+        self.set_allocation(self.space.max_depths)
+
+    @property
+    def allocation(self) -> Allocation:
+        """The active depth of each searched stage."""
+        return self._allocation
+
+    def set_allocation(self, allocation) -> Allocation:
+        """Keep the first ``allocation[i]`` blocks of searched stage ``i`` in later forwards."""
+        self._allocation = self.space.validate(allocation)
+        self._layer_depths = self.space.layer_depths(self._allocation)
+        return self._allocation
+
+    def sample_allocation(self, rng: np.random.Generator) -> Allocation:
+        """Set and return a depth per stage drawn uniformly from ``1..max_depth``."""
+        return self.set_allocation(self.space.sample(rng))
+
+    def _run_layer(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        layer = getattr(self, name)
+        depth = self._layer_depths.get(name)
+        if depth is None:  # not a stage (e.g. MobileNetV2's conv2)
+            return layer(x)
+        for block in islice(layer, depth):
+            x = block(x)
+        return x
+
+    def get_subnet(self, allocation=None):
+        """The static backbone of ``allocation`` (default: the active one) with inherited weights.
+
+        It is an ordinary backbone (e.g. :class:`AllocatedResNet`), buildable from a config and
+        loadable without this class; its outputs equal this super-network's at that allocation.
+        """
+        from .subnet import extract_subnet
+        allocation = self.allocation if allocation is None else self.space.validate(allocation)
+        child = self.static_class(stage_blocks=allocation, space=self.space, **self._child_kwargs)
+        child.load_state_dict(extract_subnet(self.state_dict(), allocation, self.space))
+        return child.train(self.training)

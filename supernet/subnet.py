@@ -1,0 +1,94 @@
+"""Children of a super-network: their configs and the weights they inherit.
+
+A child keeps the first ``S_i`` blocks of every searched stage, so its state dict is the
+super-network's minus the later blocks; no key is renamed.
+
+    >>> from supernet import ResNetSuperNet
+    >>> supernet_sd = ResNetSuperNet('resnet_basic').state_dict()
+    >>> child_sd = extract_subnet(supernet_sd, (1, 2, 3, 1), 'resnet_basic')
+    >>> build_backbone('resnet_basic', (1, 2, 3, 1)).load_state_dict(child_sd)
+    <All keys matched successfully>
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict, defaultdict
+from typing import Mapping
+
+from mmengine.registry import MODELS
+
+from .spaces import SearchSpace, get_space
+
+# family -> (static backbone, super-network), as registered in MODELS
+BACKBONES = {
+    'resnet': ('AllocatedResNet', 'ResNetSuperNet'),
+    'mobilenet_v2': ('AllocatedMobileNetV2', 'MobileNetV2SuperNet'),
+    'mnasnet': ('AllocatedMnasNet', 'MnasNetSuperNet'),
+}
+_BLOCK_KEY = re.compile(r'(?P<stage>[A-Za-z_]\w*)\.(?P<index>\d+)\.')
+
+
+def extract_subnet(state_dict: Mapping, allocation, space='resnet_bottleneck',
+                   prefix: str = '') -> OrderedDict:
+    """The child's state dict: the super-network's without blocks past each stage's depth.
+
+    Args:
+        state_dict: a super-network state dict (tensors are shared, not copied).
+        allocation: one depth per searched stage, validated against ``space``.
+        space: the super-network's search space (name or :class:`SearchSpace`).
+        prefix: where the backbone's keys start, e.g. ``'backbone.'`` in a classifier's or
+            detector's state dict; keys outside it (necks, heads) are kept as they are.
+
+    Returns:
+        The keys of ``build_backbone(space, allocation)`` (plus any outside ``prefix``).
+    """
+    space = get_space(space)
+    depths = dict(zip((s.name for s in space.searched), space.validate(allocation)))
+    child, found = OrderedDict(), defaultdict(set)
+    for key, value in state_dict.items():
+        match = _BLOCK_KEY.match(key, len(prefix)) if key.startswith(prefix) else None
+        if match and match['stage'] in depths:
+            index = int(match['index'])
+            found[match['stage']].add(index)
+            if index >= depths[match['stage']]:
+                continue
+        child[key] = value
+    for stage, depth in depths.items():
+        missing = sorted(set(range(depth)) - found[stage])
+        if missing:
+            raise KeyError(f'the state dict has no weights for block {prefix}{stage}.{missing[0]}, '
+                           f'which allocation {tuple(depths.values())} needs (space '
+                           f'{space.name!r}, prefix {prefix!r}: is the prefix right?)')
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:  # module versions, read by load_state_dict (e.g. BatchNorm)
+        child._metadata = metadata
+    return child
+
+
+def backbone_cfg(space, allocation=None, **kwargs) -> dict:
+    """Config dict of the static backbone at ``allocation``; ``None`` gives the super-network.
+
+    >>> backbone_cfg('resnet_bottleneck', (1, 3, 7, 5), out_indices=(3,))
+    {'type': 'AllocatedResNet', 'space': 'resnet_bottleneck', 'stage_blocks': (1, 3, 7, 5), 'out_indices': (3,)}
+    """
+    space = get_space(space)
+    static, super_ = BACKBONES[space.family]
+    cfg = dict(type=super_ if allocation is None else static,
+               space=_space_ref(space))
+    if allocation is not None:
+        cfg['stage_blocks'] = space.validate(allocation, allow_deeper=True)
+    cfg.update(kwargs)
+    return cfg
+
+
+def build_backbone(space, allocation=None, **kwargs):
+    """Build :func:`backbone_cfg` through mmengine's registry (as mmdet / mmpretrain would)."""
+    return MODELS.build(backbone_cfg(space, allocation, **kwargs))
+
+
+def _space_ref(space: SearchSpace):
+    """A registered space is named in configs; an ad-hoc one is passed as the object."""
+    try:
+        return space.name if get_space(space.name) == space else space
+    except KeyError:
+        return space

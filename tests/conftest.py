@@ -1,0 +1,23 @@
+import pytest
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Give every BatchNorm non-trivial statistics and affine parameters, so a test comparing
+    two networks in eval mode would notice a misplaced or skipped BatchNorm."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, _BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + 0.5)
+                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
+    return model
+
+
+@pytest.fixture
+def images():
+    return torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
