@@ -20,6 +20,16 @@ MMCV_VERSION=2.1.0   # mmdet 3.3.0 requires mmcv>=2.0.0rc4,<2.2.0
 
 log() { printf '[setup] %s\n' "$*"; }
 
+# Demo data: Fashion-MNIST (MIT licence) from Debian's dataset-fashion-mnist package, 30 MB.
+fashion=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+if [[ ! -f $fashion ]]; then
+  sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  log "installing Debian's dataset-fashion-mnist (demo source data)"
+  $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null; } \
+    || log "WARNING: could not install dataset-fashion-mnist; the demo and its tests need it"
+fi
+
 # Everything that decides the venv's contents; a change to any of them re-runs the install steps.
 fingerprint=$(cat "$ROOT/scripts/setup.sh" "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
 stamp=$VENV/.archtransfer-setup

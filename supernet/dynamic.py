@@ -16,7 +16,33 @@ from .spaces import Allocation
 
 
 class StagedBackbone:
-    """Mixin of the static backbones: run a stage module by name (all of its blocks)."""
+    """Forward of every backbone here: a stem, then the modules named in ``layer_names`` in order
+    (stages, and e.g. MobileNetV2's ``conv2``), returning those at ``out_indices``.
+
+    :meth:`forward_layers` runs a slice of them, so a search can cache the features of a shared
+    prefix of stages and run only the rest per candidate.
+    """
+    layer_names: list
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_layers(self, x: torch.Tensor, start: int = 0, stop: int | None = None):
+        """Run ``layer_names[start:stop]`` on ``x`` (the stem's output when ``start == 0``).
+
+        Returns:
+            (last feature map, {layer index: output} for the indices in ``out_indices``)
+        """
+        outs = {}
+        for i in range(start, len(self.layer_names) if stop is None else stop):
+            x = self._run_layer(self.layer_names[i], x)
+            if i in self.out_indices:
+                outs[i] = x
+        return x, outs
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        _, outs = self.forward_layers(self.forward_stem(x))
+        return tuple(outs[i] for i in sorted(outs))
 
     def _run_layer(self, name: str, x: torch.Tensor) -> torch.Tensor:
         return getattr(self, name)(x)

@@ -95,14 +95,12 @@ class AllocatedMobileNetV2(StagedBackbone, BaseModule):
         self.stage_blocks = stage_blocks
         self._freeze_stages()
 
-    def forward(self, x: torch.Tensor) -> tuple:
-        x = self.conv1(x)  # (B, 32, H/2, W/2)
-        outs = []
-        for i, name in enumerate(self.layers):
-            x = self._run_layer(name, x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+    @property
+    def layer_names(self) -> list:
+        return self.layers
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv1(x)  # (B, 32, H/2, W/2)
 
     def _freeze_stages(self):
         frozen = [self.conv1] if self.frozen_stages >= 0 else []

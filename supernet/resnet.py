@@ -80,25 +80,23 @@ class AllocatedResNet(StagedBackbone, _MMDetResNet):
                                           padding=1, bias=False)
             self.maxpool = nn.Identity()
 
-    def _forward_stem(self, x):
+    @property
+    def layer_names(self) -> list:
+        return self.res_layers
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
         if self.deep_stem:
             x = self.stem(x)
         else:
             x = self.relu(self.norm1(self.conv1(x)))
-        return self.maxpool(x)
+        return self.maxpool(x)  # (B, stem, H/4, W/4); (B, stem, H, W) with a small-input stem
 
     def train(self, mode: bool = True):
         super().train(mode)  # mmdet's returns None; nn.Module's contract is to return self
         return self
 
-    def forward(self, x: torch.Tensor) -> tuple:
-        x = self._forward_stem(x)  # (B, stem, H/4, W/4); (B, stem, H, W) with a small-input stem
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = self._run_layer(name, x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+    # mmdet's ResNet.forward runs every block; StagedBackbone's runs a prefix in super-networks.
+    forward = StagedBackbone.forward
 
 
 @MODELS.register_module()

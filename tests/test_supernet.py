@@ -105,3 +105,16 @@ def test_block_indices_are_not_confused_by_digit_prefixes():
     keys.update({f'layer{s}.0.conv1.weight': torch.zeros(1) for s in (1, 2, 4)})
     child = extract_subnet(keys, (1, 1, 11, 1), space)
     assert sorted(int(k.split('.')[1]) for k in child if k.startswith('layer3')) == list(range(11))
+
+
+def test_forward_in_two_slices_equals_forward(supernet, images):
+    # The search caches a prefix of stages and runs the rest per candidate.
+    supernet.set_allocation(supernet.space.sample(np.random.default_rng(3)))
+    with torch.no_grad():
+        expected = supernet(images)
+        for split in range(len(supernet.layer_names) + 1):
+            x, first = supernet.forward_layers(supernet.forward_stem(images), 0, split)
+            _, rest = supernet.forward_layers(x, split)
+            outs = {**first, **rest}
+            assert len(outs) == len(expected)
+            assert all(torch.equal(outs[i], e) for i, e in zip(sorted(outs), expected))

@@ -1,0 +1,82 @@
+"""Small real image sets that need no download, and a writer for the ImageFolder layout.
+
+* **Fashion-MNIST** (Xiao, Rasul, Vollgraf 2017; MIT licence): 70,000 28×28 grey images of 10
+  clothing classes, from Debian's ``dataset-fashion-mnist`` package (``scripts/setup.sh`` installs
+  it). The demo's *source* (the ImageNet role).
+* **scikit-learn digits** (UCI optical digits; BSD-3 with scikit-learn): 1,797 8×8 handwritten
+  digits inside the scikit-learn wheel. The demo's *target* (the CUB role): a different domain
+  and label set.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+FASHION_MNIST_DIR = Path(os.environ.get('FASHION_MNIST_DIR', '/usr/share/datasets/fashion-mnist'))
+FASHION_MNIST_CLASSES = ('t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt',
+                         'sneaker', 'bag', 'ankle-boot')
+DIGITS_CLASSES = tuple(f'digit-{i}' for i in range(10))
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file (the MNIST format): magic (dtype, ndim), big-endian dims, then the data."""
+    with gzip.open(path, 'rb') as f:
+        data = f.read()
+    if data[:2] != b'\0\0' or data[2] != 0x08:
+        raise ValueError(f'{path}: not an unsigned-byte IDX file')
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim))
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_fashion_mnist(split: str = 'train', root: Path | str | None = None) -> tuple:
+    """Fashion-MNIST ``split`` ('train': 60,000, 'test': 10,000) as (uint8 N×28×28, int64 N)."""
+    if split not in ('train', 'test'):
+        raise ValueError(f"split={split!r}: allowed 'train', 'test'")
+    root = Path(root or FASHION_MNIST_DIR)
+    prefix = 'train' if split == 'train' else 't10k'
+    images_path = root / f'{prefix}-images-idx3-ubyte.gz'
+    if not images_path.exists():
+        raise FileNotFoundError(
+            f'{images_path} not found. Fashion-MNIST comes from Debian\'s dataset-fashion-mnist '
+            'package: run `bash scripts/setup.sh` (or `apt-get install dataset-fashion-mnist`), '
+            'or point FASHION_MNIST_DIR at a folder with the four *-ubyte.gz files.')
+    images = _read_idx(images_path)
+    labels = _read_idx(root / f'{prefix}-labels-idx1-ubyte.gz').astype(np.int64)
+    return images, labels
+
+
+def load_digits() -> tuple:
+    """scikit-learn's 1,797 digits as (uint8 N×8×8 in 0..255, int64 N)."""
+    from sklearn.datasets import load_digits as sklearn_digits
+    digits = sklearn_digits()
+    images = np.round(digits.images * (255 / 16)).astype(np.uint8)  # pixel values are 0..16
+    return images, digits.target.astype(np.int64)
+
+
+def write_image_folder(root: Path | str, images: np.ndarray, labels: np.ndarray,
+                       classes: Sequence[str], size: int | None = None,
+                       suffix: str = '.png') -> Path:
+    """Write ``root/<class>/<index>.png`` (torchvision ImageFolder / mmpretrain CustomDataset).
+
+    Args:
+        images: uint8 N×H×W (grey) or N×H×W×3.
+        size: resize to ``size``×``size`` (bicubic) when given.
+    Returns:
+        ``root``
+    """
+    from PIL import Image
+    root = Path(root)
+    for name in classes:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    width = len(str(len(images)))
+    for index, (image, label) in enumerate(zip(images, labels)):
+        picture = Image.fromarray(image)
+        if size is not None and picture.size != (size, size):
+            picture = picture.resize((size, size), Image.BICUBIC)
+        picture.save(root / classes[label] / f'{index:0{width}d}{suffix}')
+    return root
