@@ -1,11 +1,12 @@
 """Write the embedded demo data into the on-disk layouts real datasets use.
 
-    python tools/prepare_demo_data.py                 # data/demo/fashion_mnist (ImageNet layout)
+    python tools/prepare_demo_data.py   # data/demo/fashion_mnist (ImageNet layout, the source)
+                                        # data/demo/digits_cub (CUB-200-2011 layout, the target)
 """
 import argparse
 import time
 
-from supernet.datasets import prepare_demo_source
+from supernet.datasets import prepare_demo_source, prepare_demo_target
 
 
 def main():
@@ -19,6 +20,8 @@ def main():
                                  args.val_per_class)
     print(f'source (Fashion-MNIST, ImageNet layout): {source} '
           f'[{time.perf_counter() - start:.1f} s]')
+    target = prepare_demo_target(f'{args.root}/digits_cub')
+    print(f'target (scikit-learn digits, CUB-200-2011 layout): {target}')
 
 
 if __name__ == '__main__':

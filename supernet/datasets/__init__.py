@@ -1,6 +1,10 @@
-"""Datasets: embedded demo data written in the layouts real users have."""
+"""Datasets: embedded demo data written in the layouts real users have, CUB-200 (2010), and a
+held-out validation split of a training set."""
+from .cub import CUB2010, write_cub2010, write_cub2011
 from .embedded import (DIGITS_CLASSES, FASHION_MNIST_CLASSES, load_digits, load_fashion_mnist,
-                       prepare_demo_source, write_image_folder)
+                       prepare_demo_source, prepare_demo_target, write_image_folder)
+from .splits import held_out_indices, held_out_split
 
-__all__ = ['DIGITS_CLASSES', 'FASHION_MNIST_CLASSES', 'load_digits', 'load_fashion_mnist',
-           'prepare_demo_source', 'write_image_folder']
+__all__ = ['CUB2010', 'DIGITS_CLASSES', 'FASHION_MNIST_CLASSES', 'held_out_indices',
+           'held_out_split', 'load_digits', 'load_fashion_mnist', 'prepare_demo_source',
+           'prepare_demo_target', 'write_cub2010', 'write_cub2011', 'write_image_folder']

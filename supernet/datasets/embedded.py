@@ -108,3 +108,25 @@ def prepare_demo_source(root: Path | str, train_per_class: int = 2000,
         write_image_folder(root / split, images[keep], labels[keep], FASHION_MNIST_CLASSES)
     stamp.write_text(selection)
     return root
+
+
+def prepare_demo_target(root: Path | str, test_fraction: float = 0.3, size: int = 28) -> Path:
+    """Write the demo's target set, scikit-learn's digits, in the CUB-200-2011 layout.
+
+    A stratified ``test_fraction`` of every class is marked as test (``train_test_split.txt``);
+    images are upsampled from 8×8 to ``size`` px to match the source's resolution.
+    """
+    from .cub import write_cub2011
+    from .splits import held_out_indices
+    root = Path(root)
+    stamp = root / '.selection'
+    selection = f'sklearn-digits test_fraction={test_fraction} size={size}'
+    if stamp.exists() and stamp.read_text() == selection:
+        return root
+    images, labels = load_digits()
+    _, test = held_out_indices(labels, test_fraction, seed=0)
+    is_train = np.ones(len(labels), bool)
+    is_train[test] = False
+    write_cub2011(root, images, labels, is_train, DIGITS_CLASSES, size=size)
+    stamp.write_text(selection)
+    return root

@@ -77,6 +77,12 @@ class DepthSamplingHook(Hook):
     def before_test(self, runner):
         self._set_eval_allocation(runner)
 
+    def before_save_checkpoint(self, runner, checkpoint: dict):
+        # What tools/extract_subnet.py needs to cut children out of this checkpoint.
+        supernet = find_supernet(runner.model)
+        checkpoint.setdefault('meta', {}).update(space=supernet.space.name,
+                                                  max_depths=list(supernet.space.max_depths))
+
     def after_train(self, runner):
         self._set_eval_allocation(runner)
         if self.record:

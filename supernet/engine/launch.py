@@ -1,17 +1,53 @@
-"""What the training CLIs share: config adjustments and the end-of-run summary.
+"""What the training CLIs share: arguments, config adjustments and the end-of-run summary.
 
 Kept out of ``tools/`` so the CLIs stay thin and tests can call the same code in-process.
 """
 from __future__ import annotations
 
+import argparse
+import os.path as osp
+
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def training_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='training config')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--data-root', help="dataset folder; sets every dataloader's data_root")
+    parser.add_argument('--load-from', help='initialize the model from this checkpoint')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None,
+                        help='resume from CHECKPOINT, or without a value from the last '
+                        'checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help="scale the LR to the actual batch size (config's auto_scale_lr)")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. train_cfg.max_iters=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher (pytorch for torchrun)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def runner_from_args(args: argparse.Namespace) -> Runner:
+    """The runner a training CLI's arguments describe."""
+    cfg = Config.fromfile(args.config)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.load_from:
+        cfg.load_from = args.load_from
+    return build_runner(cfg, launcher=args.launcher, data_root=args.data_root,
+                        resume=args.resume, amp=args.amp, auto_scale_lr=args.auto_scale_lr,
+                        cfg_options=args.cfg_options)
 
 
 def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = None,

@@ -1,0 +1,70 @@
+"""Child checkpoints: a super-network checkpoint cut down to one allocation (weight inheritance).
+
+The child keeps the whole model's keys (e.g. ``backbone.*``, ``neck.*``, ``head.*`` of a
+classifier) minus the blocks past each stage's depth, so the same file serves
+
+* ``load_from=child.pth`` — fine-tune the whole child on the source (paper 004, Sec. 3.4);
+* ``init_cfg=dict(type='Pretrained', checkpoint='child.pth', prefix='backbone.')`` — start a
+  target model's backbone from it (CUB classifier, Faster-RCNN).
+"""
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from .engine.checkpoint import atomic_save, load_checkpoint_safely
+from .spaces import get_space
+from .subnet import backbone_cfg, build_backbone, extract_subnet
+
+
+def detect_prefix(state_dict, space) -> str:
+    """``'backbone.'`` for classifier/detector checkpoints, ``''`` for bare backbones."""
+    first_stage = space.searched[0].name
+    for prefix in ('', 'backbone.', 'module.backbone.'):
+        if any(key.startswith(f'{prefix}{first_stage}.0.') for key in state_dict):
+            return prefix
+    raise KeyError(f'no keys of stage {first_stage!r} found (looked for "{first_stage}.0.", '
+                   f'"backbone.{first_stage}.0."); pass prefix= explicitly')
+
+
+def count_complexity(space, allocation, input_size: int) -> dict:
+    """FLOPs (multiply-accumulates, mmengine.analysis) and parameters of the child backbone."""
+    from mmengine.analysis import get_model_complexity_info
+    model = build_backbone(space, allocation).eval()
+    info = get_model_complexity_info(model, input_shape=(3, input_size, input_size),
+                                     show_table=False, show_arch=False)
+    return dict(flops=int(info['flops']), params=int(info['params']), input_size=input_size)
+
+
+def export_child(checkpoint: str | Path, allocation, out: str | Path, space=None,
+                 prefix: str | None = None, input_size: int | None = None) -> dict:
+    """Write the child of ``allocation`` cut from a super-network ``checkpoint`` to ``out``.
+
+    Args:
+        space: the super-network's space; default: the one recorded in the checkpoint's meta by
+            ``DepthSamplingHook``.
+        prefix: where the backbone's keys start; default: detected.
+        input_size: image side for the FLOPs in the meta; default 224 (32 for small-input spaces).
+
+    Returns:
+        The backbone config of the child, with ``init_cfg`` pointing at ``out``.
+    """
+    loaded = load_checkpoint_safely(checkpoint, map_location='cpu')
+    state_dict = loaded.get('state_dict', loaded)
+    meta = loaded.get('meta', {}) if 'state_dict' in loaded else {}
+    if space is None:
+        if 'space' not in meta:
+            raise ValueError(f'{checkpoint} does not record its search space (meta["space"]); '
+                             'pass space= (e.g. --space resnet_bottleneck)')
+        space = meta['space']
+    space = get_space(space)
+    allocation = space.validate(allocation)
+    prefix = detect_prefix(state_dict, space) if prefix is None else prefix
+    child_state = extract_subnet(state_dict, allocation, space, prefix)
+    input_size = input_size or (32 if space.small_input else 224)
+    child_meta = dict(space=space.name, allocation=list(allocation), prefix=prefix,
+                      source_checkpoint=str(checkpoint), time=datetime.datetime.now().isoformat(),
+                      **count_complexity(space, allocation, input_size))
+    atomic_save({'state_dict': child_state, 'meta': child_meta}, out)
+    return backbone_cfg(space, allocation, init_cfg=dict(type='Pretrained', checkpoint=str(out),
+                                                         prefix=prefix))

@@ -1,0 +1,60 @@
+"""The CUB layouts parse with the readers users point at real data."""
+import numpy as np
+import pytest
+from mmpretrain.datasets import CUB
+from mmpretrain.registry import DATASETS
+
+from supernet.datasets import (CUB2010, DIGITS_CLASSES, held_out_indices, load_digits,
+                               prepare_demo_target, write_cub2010)
+
+
+def test_demo_target_parses_with_mmpretrain_cub(tmp_path):
+    root = prepare_demo_target(tmp_path / 'digits')
+    metainfo = dict(classes=DIGITS_CLASSES)
+    train = CUB(data_root=str(root), split='train', metainfo=metainfo)
+    test = CUB(data_root=str(root), split='test', metainfo=metainfo)
+    _, labels = load_digits()
+    assert len(train) + len(test) == len(labels) == 1797
+    assert 0.25 < len(test) / len(labels) < 0.35
+    assert sorted({train.get_data_info(i)['gt_label'] for i in range(len(train))}) == list(range(10))
+    first = train.get_data_info(0)
+    assert first['img_path'].endswith('.jpg') and DIGITS_CLASSES[first['gt_label']] in first['img_path']
+
+
+def test_cub2010_layout_parses(tmp_path):
+    images, labels = load_digits()
+    is_train = np.arange(len(labels)) % 3 != 0
+    root = write_cub2010(tmp_path / 'cub2010', images[:60], labels[:60], is_train[:60],
+                         DIGITS_CLASSES)
+    train = DATASETS.build(dict(type='CUB2010', data_root=str(root), split='train'))
+    test = CUB2010(data_root=str(root), split='test')
+    assert len(train) == 40 and len(test) == 20
+    assert train.metainfo['classes'] == DIGITS_CLASSES
+    for i in range(len(test)):
+        info = test.get_data_info(i)
+        assert f'{info["gt_label"] + 1:03d}.' in info['img_path']
+        assert info['gt_label'] == labels[:60][~is_train[:60]][i]
+    with pytest.raises(ValueError, match="split='val', allowed 'train', 'test'"):
+        CUB2010(data_root=str(root), split='val')
+
+
+def test_held_out_split_is_stratified_disjoint_and_seeded(tmp_path):
+    _, labels = load_digits()
+    train, val = held_out_indices(labels, 0.1, seed=3)
+    assert not set(train) & set(val) and len(train) + len(val) == len(labels)
+    assert all(abs(np.sum(labels[val] == c) - 0.1 * np.sum(labels == c)) < 1 for c in range(10))
+    assert held_out_indices(labels, 0.1, seed=3) == (train, val)
+    assert held_out_indices(labels, 0.1, seed=4) != (train, val)
+    with pytest.raises(ValueError, match='val_fraction=1.5'):
+        held_out_indices(labels, 1.5)
+
+    root = prepare_demo_target(tmp_path / 'digits')
+    inner = dict(type='CUB', data_root=str(root), split='train',
+                 metainfo=dict(classes=DIGITS_CLASSES))
+    parts = {part: DATASETS.build(dict(type='HeldOutSplit', dataset=inner, part=part,
+                                       val_fraction=0.2)) for part in ('train', 'val')}
+    paths = {part: {d.get_data_info(i)['img_path'] for i in range(len(d))}
+             for part, d in parts.items()}
+    assert not paths['train'] & paths['val']
+    assert len(paths['train']) + len(paths['val']) == len(CUB(data_root=str(root), split='train',
+                                                               metainfo=inner['metainfo']))
