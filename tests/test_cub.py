@@ -1,4 +1,6 @@
 """The CUB layouts parse with the readers users point at real data."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from mmpretrain.datasets import CUB
@@ -6,6 +8,8 @@ from mmpretrain.registry import DATASETS
 
 from supernet.datasets import (CUB2010, DIGITS_CLASSES, held_out_indices, load_digits,
                                prepare_demo_target, write_cub2010)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_demo_target_parses_with_mmpretrain_cub(tmp_path):
@@ -58,3 +62,20 @@ def test_held_out_split_is_stratified_disjoint_and_seeded(tmp_path):
     assert not paths['train'] & paths['val']
     assert len(paths['train']) + len(paths['val']) == len(CUB(data_root=str(root), split='train',
                                                                metainfo=inner['metainfo']))
+
+
+@pytest.mark.parametrize('name', ['cub2011_transfer_r50', 'cub2011_r50', 'cub2010_transfer_r50'])
+def test_cub_configs_follow_the_paper_recipe(name):
+    from mmengine.config import Config
+    cfg = Config.fromfile(ROOT / f'configs/classification/{name}.py')
+    assert cfg.train_cfg.max_epochs == 100 and cfg.train_dataloader.batch_size == 64
+    assert cfg.optim_wrapper.optimizer.lr == 0.01
+    assert cfg.param_scheduler[0].milestones == [30, 60, 80]
+    crop = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'RandomCrop'][0]
+    assert crop.crop_size == 448
+    assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+    import supernet  # noqa: F401
+    from mmpretrain.registry import MODELS
+    model = MODELS.build(cfg.model)
+    assert model.backbone.stage_blocks == cfg.model.backbone.stage_blocks
+    assert model.head.num_classes == 200
