@@ -185,10 +185,15 @@ def _check_limit(budget: Budget, limit) -> float:
     low, high = budget.cost(space.min_depths), budget.cost(space.max_depths)
     if kind == 'blocks' and limit != int(limit):
         raise ValueError(f'budget blocks={limit!r}: a block count is an integer, allowed '
-                         f'{low:g}..{high:g}')
+                         f'{_number(low)}..{_number(high)}')
     tolerance = 1e-9 * max(1.0, abs(high))
     if not low - tolerance <= limit <= high + tolerance:
-        raise ValueError(f'budget {kind}={limit:g} for space {space.name!r}: allowed '
-                         f'{low:g}..{high:g} (the cost of {space.min_depths} .. '
+        raise ValueError(f'budget {kind}={_number(limit)} for space {space.name!r}: allowed '
+                         f'{_number(low)}..{_number(high)} (the cost of {space.min_depths} .. '
                          f'{space.max_depths})')
     return float(limit)
+
+
+def _number(value: float) -> str:
+    """Integers in full (FLOPs, parameters, blocks), other values to 6 digits."""
+    return str(int(value)) if float(value).is_integer() else f'{value:.6g}'
