@@ -24,7 +24,7 @@ import numpy as np
 from .budgets import resolve_budget
 from .cache import EvaluationCache
 from .progress import SearchProgress
-from .result import SearchResult, best_of
+from .result import SearchResult
 
 
 def exhaustive_search(space, budget, evaluate: Callable, *, max_evaluations: int = 1000,
@@ -138,5 +138,6 @@ def _run(method: str, space, budget, evaluate, batches, log, counter, progress) 
         for step, batch in enumerate(batches(history) if callable(batches) else batches):
             report.new_step(step)
             history += cache.evaluate(batch, step, on_record=report)
-    return SearchResult(method, space.name, budget.to_dict(), best_of(history), history,
+    best = max(history, key=lambda r: r.score)  # ties: the earliest
+    return SearchResult(method, space.name, budget.to_dict(), best, history,
                         num_evaluated=cache.num_evaluated, num_reused=cache.num_reused)

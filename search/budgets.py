@@ -40,7 +40,7 @@ from typing import Sequence
 
 import numpy as np
 
-from supernet import get_space
+from supernet import SearchSpace, get_space
 
 from .complexity import ComplexityCounter
 
@@ -56,7 +56,7 @@ class Budget:
     """
     kind: str
     limit: float
-    space: object
+    space: SearchSpace
     slopes: tuple
     offset: float = 0.0
     counter: ComplexityCounter | None = dataclasses.field(default=None, compare=False, repr=False)
@@ -66,7 +66,8 @@ class Budget:
         return float(self.offset + sum(s * d for s, d in zip(self.slopes, a)))
 
     @property
-    def _tolerance(self) -> float:  # float sums of re-weighted counts, e.g. a limit taken from a cost
+    def _tolerance(self) -> float:
+        """Slack for float sums, e.g. a re-weighted limit taken from an allocation's cost."""
         return 1e-9 * max(1.0, abs(self.limit))
 
     def fits(self, allocation) -> bool:
@@ -111,8 +112,11 @@ class Budget:
         return tuple(a)
 
     def to_dict(self) -> dict:
-        return {'kind': self.kind, 'limit': self.limit, 'space': self.space.name,
+        data = {'kind': self.kind, 'limit': self.limit, 'space': self.space.name,
                 'offset': self.offset, 'slopes': list(self.slopes)}
+        if self.counter is not None:
+            data['input_shape'] = list(self.counter.input_shape)
+        return data
 
 
 def reweighting(counter: ComplexityCounter) -> tuple:

@@ -19,7 +19,6 @@ Each score is logged the moment it is yielded, so a search killed mid-step keeps
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import time
@@ -83,7 +82,8 @@ class EvaluationCache:
             else:
                 results = ((a, self.evaluate_fn(a)) for a in pending)
             left = set(pending)
-            with contextlib.closing(iter(results)) as results:
+            results = iter(results)
+            try:
                 start = time.perf_counter()
                 for allocation, score in results:
                     allocation = tuple(allocation)
@@ -96,9 +96,22 @@ class EvaluationCache:
                     start = now
                     if on_record is not None:
                         on_record(record)
+            finally:  # a generator stopped early (error, Ctrl-C) restores its model now
+                getattr(results, 'close', lambda: None)()
             if left:
                 raise RuntimeError(f'the evaluator returned no score for {sorted(left)}')
         return [self.get(a) for a in allocations]
+
+    def unscored(self, allocation) -> Record:
+        """A record with counts but no score (e.g. the chain's unevaluated start)."""
+        return self._record(tuple(allocation), None)
+
+    def _record(self, allocation: tuple, score, seconds: float = 0.0, step: int = 0) -> Record:
+        counter = self.counter
+        return Record(allocation, score,
+                      flops=counter.flops(allocation) if counter else None,
+                      params=counter.params(allocation) if counter else None,
+                      seconds=round(seconds, 6), step=step, method=self.method)
 
     def _add(self, allocation: tuple, score, seconds: float, step: int) -> Record:
         if hasattr(score, 'item'):  # a 0-d tensor or numpy scalar
@@ -106,11 +119,7 @@ class EvaluationCache:
         if isinstance(score, bool) or not isinstance(score, numbers.Real) or math.isnan(score):
             raise ValueError(f'evaluate({allocation}) returned {score!r}; expected a real number '
                              '(higher is better), not NaN')
-        counter = self.counter
-        record = Record(allocation, float(score),
-                        flops=counter.flops(allocation) if counter else None,
-                        params=counter.params(allocation) if counter else None,
-                        seconds=round(seconds, 6), step=step, method=self.method)
+        record = self._record(allocation, float(score), seconds, step)
         self._records[allocation] = record
         if self.log is not None:
             self.log.append(record)

@@ -20,9 +20,6 @@ and activations are not. Counts are for batch 1 at ``input_shape`` and cover the
 """
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 import torch
 
 from supernet import build_backbone, get_space
@@ -53,8 +50,7 @@ class ComplexityCounter:
         self.input_shape = tuple(int(d) for d in input_shape)
         if len(self.input_shape) != 3:
             raise ValueError(f'input_shape={input_shape}: expected (C, H, W)')
-        key = tuple(sorted(backbone_kwargs.items()))
-        flops, params = _block_counts(self.space, self.input_shape, key)
+        flops, params = _block_counts(self.space, self.input_shape, backbone_kwargs)
         self.flop_offset, self.flop_slopes = self._affine(flops, 'FLOPs')
         self.param_offset, self.param_slopes = self._affine(params, 'parameters')
 
@@ -93,19 +89,23 @@ class ComplexityCounter:
         return f'ComplexityCounter({self.space.name!r}, input_shape={self.input_shape})'
 
 
-@functools.lru_cache(maxsize=16)
-def _block_counts(space, input_shape: tuple, backbone_kwargs: tuple) -> tuple:
-    """mmengine's per-module FLOPs and parameters of ``space``'s deepest backbone (cached: a
-    trace of the ResNet bottleneck super-network at 224 px takes seconds)."""
+_COUNTS: dict = {}  # (space, input shape, backbone kwargs) -> counts; a trace takes seconds
+
+
+def _block_counts(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
+    """mmengine's per-module FLOPs and parameters of ``space``'s deepest backbone."""
+    key = (space, input_shape, repr(sorted(backbone_kwargs.items())))
+    if key not in _COUNTS:
+        _COUNTS[key] = _trace(space, input_shape, backbone_kwargs)
+    return _COUNTS[key]
+
+
+def _trace(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
     from mmengine.analysis import FlopAnalyzer, parameter_count
-    model = build_backbone(space, space.max_depths, **dict(backbone_kwargs)).eval()
+    model = build_backbone(space, space.max_depths, **backbone_kwargs).eval()
     analyzer = FlopAnalyzer(model, torch.zeros((1,) + input_shape))
     analyzer.unsupported_ops_warnings(False)   # residual adds and activations: not counted
     analyzer.uncalled_modules_warnings(False)
     flops = dict(analyzer.by_module())
     return flops, dict(parameter_count(model))
 
-
-def affine_cost(offset: float, slopes, allocations) -> np.ndarray:
-    """``offset + allocations @ slopes`` for an (N, ns) array of allocations."""
-    return offset + np.asarray(allocations, dtype=np.float64) @ np.asarray(slopes, np.float64)

@@ -1,4 +1,4 @@
-"""Classification top-1 of a super-network's children, with BatchNorm recalibration and prefix caching.
+"""Top-1 of a super-network's children, with BatchNorm recalibration and prefix caching.
 
 A candidate's score: set the super-network's allocation, recalibrate every BatchNorm on a fixed
 set of target *training* batches, then measure top-1 on a validation split carved from the target
@@ -22,9 +22,12 @@ stage by stage: the stem runs once; child ``k`` runs only layers ``≥ k`` from 
 at the input of stage ``k``; and the features at the input of stage ``k + 1`` (the output of the
 parent's ``p_k`` blocks, a prefix of child ``k``'s stage ``k``) are captured from child ``k``'s own
 run, so the parent is never run separately (except through stages whose child is skipped). Only
-one stage boundary's features are held at a time, for the recalibration batches (train-mode
-BatchNorm) and the validation batches (eval mode). With ``ns`` stages of similar cost this runs
-about ``(ns + 1) / 2`` of the ``ns`` full networks of an uncached step.
+one stage boundary's features are held at a time (on the model's device), for all
+recalibration batches (train-mode BatchNorm) and all validation batches (eval mode), plus the
+backbone outputs of earlier layers when ``out_indices`` asks for them — for classification set
+``out_indices`` to the last stage. With ``ns`` stages of similar cost a step costs about
+``(ns + 1) / 2`` full networks instead of ``ns``; ``benchmarks/search_prefix_cache.py`` measures
+it.
 
 **No leaking statistics.** Every BatchNorm a candidate uses is reset and recalibrated for that
 candidate (a candidate's statistics are a function of the weights, its allocation and the
@@ -124,7 +127,7 @@ class ClassificationEvaluator:
         model: ``backbone`` (a super-network), ``head`` and optional ``neck``.
         train_batches: target training batches ``(images, labels)``; the first
             ``num_recal_batches`` are read once and reused for every candidate.
-        val_batches: the held-out validation batches (read once, kept on the CPU).
+        val_batches: the held-out validation batches (read once and kept as given).
         num_recal_batches: how many training batches recalibrate BatchNorm.
         metric: 'accuracy' (top-1 in [0, 1]) or 'loss' (minus the mean cross-entropy), both
             higher-is-better.
@@ -219,7 +222,8 @@ class ClassificationEvaluator:
         first larger stage ``k`` decides what it shares. Children are evaluated in order of
         ``k`` (stable), each yielded as soon as it is scored. Between two yields the model holds
         the yielded child's allocation and recalibrated statistics (in eval mode); everything
-        is restored when the generator finishes or is closed. Scores equal :meth:`__call__`'s.
+        is restored when the generator finishes or is closed. Scores equal :meth:`__call__`'s
+        up to float rounding (the same operations, grouped by stage instead of by batch).
         """
         space = self.backbone.space
         parent = space.validate(parent)
@@ -309,11 +313,14 @@ class ClassificationEvaluator:
                 handle.remove()
         if capture is None:
             return score, None
-        keep = start in self.backbone.out_indices  # the layer's output is a backbone output
-        return score, tuple([(x, {**outs, start: x} if keep else outs)
-                             for x, (_, outs) in zip(taken, features)]
-                            for taken, features in ((recal_taken, state[0]),
-                                                    (val_taken, state[1])))
+        return score, (self._after(recal_taken, state[0], start),
+                       self._after(val_taken, state[1], start))
+
+    def _after(self, taken: list, features: list, layer: int) -> list:
+        """Features after ``layer`` from its captured outputs ``taken``, one per batch."""
+        if layer not in self.backbone.out_indices:
+            return [(x, outs) for x, (_, outs) in zip(taken, features)]
+        return [(x, {**outs, layer: x}) for x, (_, outs) in zip(taken, features)]
 
     @contextlib.contextmanager
     def _session(self):

@@ -26,7 +26,6 @@ from typing import Callable
 
 from .budgets import resolve_budget
 from .cache import EvaluationCache
-from .log import Record
 from .progress import SearchProgress
 from .result import SearchResult
 
@@ -56,11 +55,7 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
     space, budget, counter = resolve_budget(space, budget, counter)
     cache = EvaluationCache(evaluate, log, counter, method='greedy')
     parent = space.min_depths
-    if evaluate_start:
-        start = cache.evaluate([parent], step=0)[0]
-    else:
-        start = Record(parent, None, flops=counter.flops(parent) if counter else None,
-                       params=counter.params(parent) if counter else None, method='greedy')
+    start = cache.evaluate([parent], step=0)[0] if evaluate_start else cache.unscored(parent)
     chain, history, step = [start], [start] if evaluate_start else [], 0
     desc = f'greedy {space.name}, {budget.kind} <= {budget.limit:g}'
     with SearchProgress(desc, progress) as report:

@@ -52,7 +52,3 @@ class SearchResult:
         os.replace(tmp, path)
         return path
 
-
-def best_of(records) -> Record:
-    """The highest-scoring record; ties go to the earliest."""
-    return max(records, key=lambda r: r.score)

@@ -114,6 +114,18 @@ def test_steps_go_to_evaluate_step_when_available():
     assert evaluator.steps[0][1] == [(2, 1, 1, 1), (1, 2, 1, 1), (1, 1, 2, 1), (1, 1, 1, 2)]
 
 
+def test_evaluate_step_may_return_a_list():
+    class ListEvaluator:
+        def __call__(self, allocation):
+            raise AssertionError('greedy should call evaluate_step')
+
+        def evaluate_step(self, parent, children):
+            return [(child, separable(child)) for child in children]
+
+    result = greedy_search(SPACE, 7, ListEvaluator(), counter=False)
+    assert result.best == greedy_search(SPACE, 7, separable, counter=False).best
+
+
 def test_bad_scores_and_evaluators_are_reported():
     with pytest.raises(ValueError, match=r'evaluate\(\(2, 1, 1, 1\)\) returned nan'):
         greedy_search(SPACE, 6, lambda a: float('nan'), counter=False)
