@@ -131,7 +131,7 @@ def _capped_frontier(budget, num_evaluations: int, name: str) -> list:
 def _run(method: str, space, budget, evaluate, batches, log, counter, progress) -> SearchResult:
     """Evaluate the batches of allocations in turn (``step`` = batch index). ``batches`` is a
     list, or a function of the growing history returning an iterable of batches."""
-    cache = EvaluationCache(evaluate, log, counter, method=method)
+    cache = EvaluationCache(evaluate, log, counter, method, meta={'space': space.name})
     history = []
     with SearchProgress(f'{method} {space.name}, {budget.kind} <= {budget.limit:g}',
                         progress) as report:

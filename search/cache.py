@@ -33,20 +33,25 @@ class EvaluationCache:
     Args:
         evaluate: the evaluator (see the module doc).
         log (SearchLog | str | Path | None): finished evaluations are read from and appended
-            to it. A path opens a :class:`SearchLog`.
+            to it. A path opens a :class:`SearchLog` with ``meta``.
         counter (ComplexityCounter | None): fills ``flops`` and ``params`` of each record.
         method (str): written into each record (``'greedy'``, ``'random'``, ...).
+        meta (dict | None): metadata of a log opened from a path (the searches pass the space's
+            name, so a log of another space is refused).
 
     Attributes:
         num_evaluated: evaluations run by this object.
         num_reused: requests answered from memory or the log instead.
     """
 
-    def __init__(self, evaluate: Callable, log=None, counter=None, method: str = ''):
+    def __init__(self, evaluate: Callable, log=None, counter=None, method: str = '',
+                 meta: dict | None = None):
         if not callable(evaluate):
             raise TypeError(f'evaluate must be callable (allocation -> float), got {evaluate!r}')
         self.evaluate_fn = evaluate
-        self.log = SearchLog(log) if log is not None and not isinstance(log, SearchLog) else log
+        if log is not None and not isinstance(log, SearchLog):
+            log = SearchLog(log, meta)
+        self.log = log
         self.counter = counter
         self.method = method
         self._records: dict = {}

@@ -53,7 +53,7 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
         ``[1, …, 1]``) and ``best`` = its last entry.
     """
     space, budget, counter = resolve_budget(space, budget, counter)
-    cache = EvaluationCache(evaluate, log, counter, method='greedy')
+    cache = EvaluationCache(evaluate, log, counter, 'greedy', meta={'space': space.name})
     parent = space.min_depths
     start = cache.evaluate([parent], step=0)[0] if evaluate_start else cache.unscored(parent)
     chain, history, step = [start], [start] if evaluate_start else [], 0

@@ -49,8 +49,8 @@ class SearchLog:
     Args:
         path: the log file; created (with its folder) when missing, resumed when present.
         meta (dict | None): what the scores depend on (space, checkpoint, data, evaluator). It is
-            the first line of a new log; re-opening a log whose first line holds different
-            metadata raises ValueError, so scores of another setting are never reused.
+            the first line of a new log; re-opening a log whose first line gives any of these
+            keys another value raises ValueError, so scores of another setting are never reused.
     """
 
     def __init__(self, path, meta: dict | None = None):
@@ -92,8 +92,7 @@ class SearchLog:
     def _check_meta(self, stored: dict, number: int):
         if self.meta is None or number != 1:
             return
-        keys = sorted(set(stored) | set(self.meta))
-        differ = [k for k in keys if stored.get(k) != self.meta.get(k)]
+        differ = [k for k in self.meta if stored.get(k) != self.meta[k]]
         if differ:
             raise ValueError(f'{self.path} was written for different settings: '
                              + '; '.join(f'{k}: log has {stored.get(k)!r}, now {self.meta.get(k)!r}'

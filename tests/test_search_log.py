@@ -71,8 +71,10 @@ def test_torn_last_line_is_dropped_and_only_that_candidate_redone(tmp_path):
     assert evaluate.calls[0] == tuple(last['allocation'])
     assert len(evaluate.calls) == reference.num_evaluated - 8
     assert [r.allocation for r in resumed.chain] == [r.allocation for r in reference.chain]
-    # The file is whole again: every line parses, one per evaluated candidate.
-    records = [json.loads(line) for line in path.read_text().splitlines()]
+    # The file is whole again: every line parses; a metadata line, then one per candidate.
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0] == {'meta': {'space': SPACE}}
+    records = lines[1:]
     assert len(records) == len({tuple(r['allocation']) for r in records}) == reference.num_evaluated
 
 
@@ -80,7 +82,7 @@ def test_log_records_have_the_documented_fields(tmp_path):
     path = tmp_path / 'search.jsonl'
     from supernet import get_space
     greedy_search(get_space(SPACE).scaled(0.25, small_input=True), 6, separable, log=path)
-    record = json.loads(path.read_text().splitlines()[0])
+    record = json.loads(path.read_text().splitlines()[1])
     assert set(record) == {'allocation', 'score', 'flops', 'params', 'seconds', 'step', 'method'}
     assert record['step'] == 1 and record['flops'] > 0 and record['seconds'] >= 0
 
@@ -108,6 +110,7 @@ def test_metadata_mismatch_and_corruption_are_errors(tmp_path):
     log = SearchLog(path, meta={'space': SPACE, 'checkpoint': 'a.pth'})
     log.append(Record((1, 1, 1, 2), 0.5))
     assert len(SearchLog(path, meta={'space': SPACE, 'checkpoint': 'a.pth'})) == 1
+    assert len(SearchLog(path, meta={'space': SPACE})) == 1  # only the keys asked for are checked
     with pytest.raises(ValueError, match="checkpoint: log has 'a.pth', now 'b.pth'"):
         SearchLog(path, meta={'space': SPACE, 'checkpoint': 'b.pth'})
     with pytest.raises(ValueError, match=r'already logged'):
@@ -116,3 +119,12 @@ def test_metadata_mismatch_and_corruption_are_errors(tmp_path):
     path.write_text('\n'.join([text[0], '{"allocation": [1, 1', text[1]]) + '\n')
     with pytest.raises(ValueError, match='line 2: not a search record'):
         SearchLog(path)
+
+
+def test_a_log_of_another_space_is_refused(tmp_path):
+    path = tmp_path / 'search.jsonl'
+    run(path, Evaluate(), budget=6)
+    from supernet import get_space
+    other = get_space(SPACE).scaled(0.5)
+    with pytest.raises(ValueError, match="space: log has 'resnet_basic', now 'resnet_basic_w0.5'"):
+        greedy_search(other, 6, separable, log=path, counter=False)
