@@ -240,6 +240,8 @@ class ClassificationEvaluator:
             k = next(i for i, (c, p) in enumerate(zip(child, parent)) if c != p)
             groups.setdefault(k, []).append(child)
         order = sorted(groups)
+        if not order:
+            return
         with self._session():
             self.backbone.set_allocation(parent)
             state, position = self._stem(), 0  # features at the input of layer ``position``

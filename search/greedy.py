@@ -58,10 +58,11 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
     start = cache.evaluate([parent], step=0)[0] if evaluate_start else cache.unscored(parent)
     chain, history, step = [start], [start] if evaluate_start else [], 0
     desc = f'greedy {space.name}, {budget.kind} <= {budget.limit:g}'
+    steps = f'/{int(budget.limit) - space.num_stages}' if budget.kind == 'blocks' else ''
     with SearchProgress(desc, progress) as report:
         while grow := budget.growable(parent):
             step += 1
-            report.new_step(step, f' (from {sum(parent)} blocks)')
+            report.new_step(step, f'{steps} (from {sum(parent)} blocks)')
             children = [tuple(d + (i == k) for i, d in enumerate(parent)) for k in grow]
             records = cache.evaluate(children, step, parent=parent, on_record=report)
             best = max(records, key=lambda r: r.score)  # max() keeps the first: earliest stage

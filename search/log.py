@@ -57,15 +57,13 @@ class SearchLog:
         self.path = Path(path)
         self.meta = meta
         self._records: dict = {}
-        if self.path.exists():
-            self._load()
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.touch()
-            if meta is not None:
-                self._write({'meta': meta})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+        if not self._load() and meta is not None:
+            self._write({'meta': meta})
 
-    def _load(self):
+    def _load(self) -> bool:
+        """Read the file; return whether it had any complete line."""
         data = self.path.read_bytes()
         end = data.rfind(b'\n') + 1
         if end < len(data):  # unterminated last line: the writer died mid-line
@@ -75,27 +73,29 @@ class SearchLog:
                 f.truncate(end)
                 f.flush()
                 os.fsync(f.fileno())
-        for number, line in enumerate(data[:end].decode().splitlines(), 1):
+        lines = data[:end].decode().splitlines()
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 entry = json.loads(line)
-                if 'meta' in entry:
-                    self._check_meta(entry['meta'], number)
-                    continue
-                record = Record.from_dict(entry)
+                record = None if 'meta' in entry else Record.from_dict(entry)
             except (ValueError, KeyError, TypeError) as err:
                 raise ValueError(f'{self.path}, line {number}: not a search record ({err}): '
                                  f'{line[:200]!r}') from None
-            self._records.setdefault(record.allocation, record)
+            if record is None:
+                self._check_meta(entry['meta'])
+            else:
+                self._records.setdefault(record.allocation, record)
+        return bool(lines)
 
-    def _check_meta(self, stored: dict, number: int):
-        if self.meta is None or number != 1:
+    def _check_meta(self, stored: dict):
+        if self.meta is None:
             return
         differ = [k for k in self.meta if stored.get(k) != self.meta[k]]
         if differ:
             raise ValueError(f'{self.path} was written for different settings: '
-                             + '; '.join(f'{k}: log has {stored.get(k)!r}, now {self.meta.get(k)!r}'
+                             + '; '.join(f'{k}: log has {stored.get(k)!r}, now {self.meta[k]!r}'
                                          for k in differ)
                              + '. Use another log file for another setting.')
 

@@ -111,7 +111,8 @@ def test_metadata_mismatch_and_corruption_are_errors(tmp_path):
     log.append(Record((1, 1, 1, 2), 0.5))
     assert len(SearchLog(path, meta={'space': SPACE, 'checkpoint': 'a.pth'})) == 1
     assert len(SearchLog(path, meta={'space': SPACE})) == 1  # only the keys asked for are checked
-    with pytest.raises(ValueError, match="checkpoint: log has 'a.pth', now 'b.pth'"):
+    with pytest.raises(ValueError, match="written for different settings: checkpoint: log has "
+                                         "'a.pth', now 'b.pth'"):
         SearchLog(path, meta={'space': SPACE, 'checkpoint': 'b.pth'})
     with pytest.raises(ValueError, match=r'already logged'):
         log.append(Record((1, 1, 1, 2), 0.7))
@@ -119,6 +120,17 @@ def test_metadata_mismatch_and_corruption_are_errors(tmp_path):
     path.write_text('\n'.join([text[0], '{"allocation": [1, 1', text[1]]) + '\n')
     with pytest.raises(ValueError, match='line 2: not a search record'):
         SearchLog(path)
+
+
+def test_a_torn_metadata_line_is_rewritten(tmp_path):
+    path = tmp_path / 'search.jsonl'
+    path.write_text('{"meta": {"spa')  # killed while creating the log
+    with pytest.warns(UserWarning, match='incomplete last line'):
+        log = SearchLog(path, meta={'space': SPACE})
+    log.append(Record((1, 1, 1, 2), 0.5))
+    assert [json.loads(line) for line in path.read_text().splitlines()][0] == {
+        'meta': {'space': SPACE}}
+    assert SearchLog(path, meta={'space': SPACE}).get((1, 1, 1, 2)).score == 0.5
 
 
 def test_a_log_of_another_space_is_refused(tmp_path):
