@@ -165,6 +165,13 @@ def test_reweighted_greedy_ends_on_the_budget_frontier():
     assert result.best.allocation[1] == 3
 
 
+def test_progress_bar_shows_step_candidate_and_best(capsys):
+    greedy_search(SPACE, 6, separable, counter=False, progress=True)
+    err = capsys.readouterr().err
+    assert 'greedy resnet_basic, blocks <= 6' in err and 'step 2/2 (from 5 blocks)' in err
+    assert 'candidate (1, 1, 2, 2)' in err and 'best (1, 2, 2, 1)' in err
+
+
 def test_evaluation_cache_counts_reuse():
     calls = []
     cache = EvaluationCache(lambda a: calls.append(a) or 1.0)
