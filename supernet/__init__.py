@@ -6,6 +6,7 @@ mmdet's and mmpretrain's registries search too, so configs can name them directl
     custom_imports = dict(imports=['supernet'])
     model = dict(backbone=dict(type='AllocatedResNet', stage_blocks=(1, 3, 7, 5)))
 """
+from . import engine  # noqa: F401  (registers hooks, loops, runner, safe checkpoint loading)
 from .dynamic import SuperNetMixin
 from .mobilenet import (AllocatedMnasNet, AllocatedMobileNetV2, MnasNetSuperNet,
                         MobileNetV2SuperNet)

@@ -228,6 +228,11 @@ register_space(resnet_space('resnet_bottleneck', 'bottleneck', (8, 10, 36, 14), 
 # Basic blocks for small tests: ResNet-34 [3, 4, 6, 3] is the super-network, ResNet-18 the default.
 register_space(resnet_space('resnet_basic', 'basic', (3, 4, 6, 3), (2, 2, 2, 2)))
 
+# The demo's super-network: the paper's bottleneck space at 1/8 width (planes 8..64) with a 3×3
+# stride-1 stem, so 28-px images (Fashion-MNIST) keep 28/14/7/4-px stages. Same depths, same code.
+register_space(get_space('resnet_bottleneck').scaled(0.125, name='resnet_bottleneck_demo',
+                                                     small_input=True))
+
 # MobileNetV2 1.0 (mmdet's arch_settings): (expand_ratio, channels, depth, stride, kernel).
 MOBILENET_V2_LAYERS = ((1, 16, 1, 1, 3), (6, 24, 2, 2, 3), (6, 32, 3, 2, 3), (6, 64, 4, 2, 3),
                        (6, 96, 3, 1, 3), (6, 160, 3, 2, 3), (6, 320, 1, 1, 3))

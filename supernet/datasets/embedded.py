@@ -80,3 +80,31 @@ def write_image_folder(root: Path | str, images: np.ndarray, labels: np.ndarray,
             picture = picture.resize((size, size), Image.BICUBIC)
         picture.save(root / classes[label] / f'{index:0{width}d}{suffix}')
     return root
+
+
+def _first_per_class(labels: np.ndarray, per_class: int) -> np.ndarray:
+    """Indices of the first ``per_class`` samples of every class, in dataset order."""
+    picked = [np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]
+    return np.sort(np.concatenate(picked))
+
+
+def prepare_demo_source(root: Path | str, train_per_class: int = 2000,
+                        val_per_class: int = 200) -> Path:
+    """Write the demo's source set in the ImageNet folder layout (``train/``, ``val/``).
+
+    ``train/<class>/*.png`` comes from Fashion-MNIST's training split and ``val/`` from its test
+    split, so the held-out top-1 is measured on images never trained on. Skips the work when
+    ``root`` already holds the same selection.
+    """
+    root = Path(root)
+    stamp = root / '.selection'
+    selection = f'fashion-mnist train_per_class={train_per_class} val_per_class={val_per_class}'
+    if stamp.exists() and stamp.read_text() == selection:
+        return root
+    for split, source_split, per_class in (('train', 'train', train_per_class),
+                                           ('val', 'test', val_per_class)):
+        images, labels = load_fashion_mnist(source_split)
+        keep = _first_per_class(labels, per_class)
+        write_image_folder(root / split, images[keep], labels[keep], FASHION_MNIST_CLASSES)
+    stamp.write_text(selection)
+    return root

@@ -1,0 +1,13 @@
+"""mmengine adapters: depth sampling hook, multi-allocation validation, safe checkpoints.
+
+Importing ``supernet`` registers them (mmengine's root HOOKS / LOOPS / RUNNERS), so configs name
+them after ``custom_imports = dict(imports=['supernet'])``.
+"""
+from .checkpoint import UnsafeCheckpointError, atomic_save, load_checkpoint_safely
+from .hooks import DepthSamplingHook, find_supernet, sample_allocation
+from .loops import AllocationValLoop
+from .runner import SafeCheckpointRunner
+
+__all__ = ['AllocationValLoop', 'SafeCheckpointRunner', 'DepthSamplingHook',
+           'UnsafeCheckpointError', 'atomic_save', 'find_supernet', 'load_checkpoint_safely',
+           'sample_allocation']

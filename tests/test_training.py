@@ -1,0 +1,240 @@
+"""Super-network training through mmengine: depth sampling, DDP, resume, safe checkpoints."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+from mmengine.runner.checkpoint import _load_checkpoint
+from PIL import Image
+from scipy.stats import chisquare
+
+from supernet import get_space
+from supernet.datasets import load_fashion_mnist, prepare_demo_source
+from supernet.engine import (UnsafeCheckpointError, atomic_save, load_checkpoint_safely,
+                             sample_allocation)
+from supernet.engine.launch import build_runner
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = ROOT / 'configs/demo/supernet_resnet_fashion.py'
+TRAIN = [sys.executable, str(ROOT / 'tools/train_supernet.py')]
+
+
+@pytest.fixture(scope='module')
+def tiny_source(tmp_path_factory):
+    return prepare_demo_source(tmp_path_factory.mktemp('fashion'), train_per_class=12,
+                               val_per_class=3)
+
+
+def tiny_overrides(max_iters, checkpoint_interval=100, record=True):
+    return {'train_cfg.max_iters': max_iters, 'train_cfg.val_interval': max_iters,
+            'train_dataloader.batch_size': 8, 'train_dataloader.num_workers': 0,
+            'train_dataloader.persistent_workers': False, 'val_dataloader.num_workers': 0,
+            'val_dataloader.persistent_workers': False, 'val_cfg.bn_recalibration_batches': 2,
+            'default_hooks.checkpoint.interval': checkpoint_interval,
+            'custom_hooks.0.record': record, 'default_hooks.logger.interval': 1}
+
+
+def tiny_run_options(data_root, max_iters, checkpoint_interval=100, record=True):
+    overrides = tiny_overrides(max_iters, checkpoint_interval, record)
+    return ['--data-root', str(data_root), '--cfg-options',
+            *(f'{key}={value}' for key, value in overrides.items())]
+
+
+def read_records(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def test_sampling_is_uniform_per_stage_and_seeded_by_iteration():
+    space = get_space('resnet_bottleneck')
+    draws = np.array([sample_allocation(space, 7, it) for it in range(20000)])
+    for stage, max_depth in enumerate(space.max_depths):
+        counts = np.bincount(draws[:, stage], minlength=max_depth + 1)[1:]
+        assert counts.size == max_depth and counts.min() > 0
+        assert chisquare(counts).pvalue > 1e-3, (stage, counts)
+    # Stages are drawn independently: no stage pair is strongly correlated.
+    corr = np.corrcoef(draws.T)
+    assert np.abs(corr[np.triu_indices(4, 1)]).max() < 0.05
+    # Two ranks (or a resumed run) with the same seed draw the same sequence; another seed not.
+    assert [sample_allocation(space, 7, it) for it in range(50)] == [tuple(d) for d in draws[:50]]
+    assert [sample_allocation(space, 8, it) for it in range(50)] != [tuple(d) for d in draws[:50]]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_torchrun_ranks_sample_alike_and_end_identical(tiny_source, tmp_path):
+    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(DEMO_CONFIG), '2',
+           '--work-dir', str(tmp_path), *tiny_run_options(tiny_source, max_iters=4)]
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()),
+           'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    rank0, rank1 = (read_records(tmp_path / f'depth_samples.rank{r}.jsonl') for r in (0, 1))
+    allocations = [r['allocation'] for r in rank0 if 'allocation' in r]
+    assert len(allocations) == 4
+    assert len({tuple(a) for a in allocations}) > 1  # it really samples
+    assert rank0 == rank1  # same depths every iteration and the same final parameters
+    assert 'parameter_sha256' in rank0[-1]
+
+
+def test_resume_after_kill_continues_the_sampling_sequence(tiny_source, tmp_path):
+    options = [str(DEMO_CONFIG), '--work-dir', str(tmp_path),
+               *tiny_run_options(tiny_source, max_iters=60, checkpoint_interval=5),
+               'randomness.seed=None']  # the seed must come back from the checkpoint
+    log = tmp_path / 'first_run.log'  # a file, not a pipe: a full pipe would stall the run
+    with open(log, 'w') as out:
+        first = subprocess.Popen(TRAIN + options, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 300
+    while not (tmp_path / 'iter_10.pth').exists():
+        assert first.poll() is None, log.read_text()[-3000:]
+        assert time.time() < deadline
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert not (tmp_path / 'iter_60.pth').exists(), 'the run ended before it could be killed'
+    last = Path((tmp_path / 'last_checkpoint').read_text().strip())
+    resumed_from = load_checkpoint_safely(last)['meta']['iter']
+    killed_at = max(r['iter'] for r in read_records(tmp_path / 'depth_samples.rank0.jsonl'))
+
+    second = subprocess.run(TRAIN + options + ['--resume'], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-4000:]
+    records = [r for r in read_records(tmp_path / 'depth_samples.rank0.jsonl') if 'allocation' in r]
+    iters = [r['iter'] for r in records]
+    before, after = iters[:iters.index(killed_at) + 1], iters[iters.index(killed_at) + 1:]
+    assert before == list(range(len(before)))
+    assert after == list(range(resumed_from, 60))  # picks up at the checkpoint, not at 0
+    seed = load_checkpoint_safely(tmp_path / 'iter_60.pth')['meta']['seed']
+    space = get_space('resnet_bottleneck_demo')
+    for record in records:  # one sequence across the kill: repeated iterations draw alike
+        assert tuple(record['allocation']) == sample_allocation(space, seed, record['iter'])
+
+
+class _WritesMarker:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_checkpoint_with_foreign_object_is_refused_unexecuted(tmp_path):
+    marker = tmp_path / 'was_executed'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {'w': torch.zeros(2)}, 'meta': {'x': _WritesMarker(marker)}}, path)
+    with pytest.raises(UnsafeCheckpointError, match='refused to load .*evil.pth.*allow-list'):
+        _load_checkpoint(str(path))  # mmengine's loader: load_from, resume, init_cfg
+    assert not marker.exists()
+
+
+def test_interrupted_atomic_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / 'child.pth'
+    atomic_save({'state_dict': {'w': torch.ones(3)}}, path)
+
+    def dies_midway(obj, f, *args, **kwargs):
+        f.write(b'PK\x03\x04 half a checkpoint')
+        raise KeyboardInterrupt
+    monkeypatch.setattr(torch, 'save', dies_midway)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save({'state_dict': {'w': torch.zeros(3)}}, path)
+    monkeypatch.undo()
+    assert torch.equal(load_checkpoint_safely(path)['state_dict']['w'], torch.ones(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['child.pth']
+
+
+def test_runner_checkpoint_interrupted_mid_write(tiny_source, tmp_path, monkeypatch):
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.work_dir = str(tmp_path)
+    cfg.experiment_name = 'interrupted_write'
+    runner = build_runner(cfg, data_root=str(tiny_source),
+                          cfg_options=tiny_overrides(2, checkpoint_interval=2, record=False))
+    runner.train()
+    assert (tmp_path / 'last_checkpoint').read_text().endswith('iter_2.pth')
+
+    def dies_midway(checkpoint, filename, *args, **kwargs):
+        Path(filename).write_bytes(b'half a checkpoint')
+        raise KeyboardInterrupt
+    # what mmengine's Runner.save_checkpoint calls to write the file
+    monkeypatch.setattr('mmengine.runner.runner.save_checkpoint', dies_midway)
+    with pytest.raises(KeyboardInterrupt):
+        runner.save_checkpoint(str(tmp_path), 'iter_4.pth')
+    monkeypatch.undo()
+    assert not list(tmp_path.glob('iter_4.pth*'))
+    checkpoint = load_checkpoint_safely(tmp_path / 'iter_2.pth')  # includes message_hub state
+    assert checkpoint['meta']['iter'] == 2 and 'message_hub' in checkpoint
+
+
+@pytest.mark.parametrize('name', ['resnet_bottleneck', 'mobilenet_v2', 'mnasnet'])
+def test_imagenet_configs_build_the_paper_recipe(name):
+    cfg = Config.fromfile(ROOT / f'configs/supernet/{name}_imagenet.py')
+    assert cfg.train_cfg.max_epochs == 100
+    assert cfg.optim_wrapper.optimizer.momentum == 0.9
+    assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4
+    assert cfg.model.head.loss.label_smooth_val == 0.1
+    warmup, steps = cfg.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 5) and steps.milestones == [30, 60, 80]
+    assert cfg.find_unused_parameters is True
+    import supernet  # noqa: F401  (what custom_imports does)
+    model = MODELS.build(cfg.model)
+    assert model.backbone.space.name == name
+    with torch.no_grad():
+        scores = model.eval()(torch.randn(1, 3, 64, 64), mode='tensor')
+    assert scores.shape == (1, 1000)
+
+
+def write_tiny_imagenet(root):
+    """mmpretrain's ImageNet layout with annotation files: train/, val/, meta/{train,val}.txt."""
+    images, labels = load_fashion_mnist('test')
+    for split, count in (('train', 4), ('val', 2)):
+        lines = []
+        for i in range(count):
+            wnid = f'n{labels[i]:08d}'
+            (root / split / wnid).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i]).convert('RGB').resize((80, 80)).save(
+                root / split / wnid / f'{i}.JPEG')
+            lines.append(f'{wnid}/{i}.JPEG {labels[i]}')
+        (root / 'meta').mkdir(exist_ok=True)
+        (root / 'meta' / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+
+
+def test_imagenet_config_trains_two_iterations(tmp_path):
+    write_tiny_imagenet(tmp_path / 'imagenet')
+    cfg = Config.fromfile(ROOT / 'configs/supernet/resnet_bottleneck_imagenet.py')
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.experiment_name = 'tiny_imagenet'
+    small = {'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 2,
+             'train_dataloader.num_workers': 0, 'val_dataloader.num_workers': 0,
+             'train_dataloader.dataset.pipeline.1.scale': 64,
+             'val_dataloader.dataset.pipeline.1.scale': 72,
+             'val_dataloader.dataset.pipeline.2.crop_size': 64,
+             'train_cfg.max_epochs': 1, 'val_evaluator.topk': (1, )}
+    runner = build_runner(cfg, data_root=str(tmp_path / 'imagenet'), cfg_options=small)
+    runner.train()
+    assert runner.iter == 2
+    assert set(runner.val_loop.last_results) == {'max', 'min'}
+    assert (tmp_path / 'work' / 'epoch_1.pth').exists()
+
+
+def test_validation_recalibrates_on_fresh_training_batches_each_time(tiny_source, tmp_path):
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.work_dir = str(tmp_path)
+    cfg.experiment_name = 'recalibration'
+    runner = build_runner(cfg, data_root=str(tiny_source),
+                          cfg_options={**tiny_overrides(1, record=False),
+                                       'val_cfg.bn_recalibration_batches': 3})
+    runner.train()  # builds the loops; the training loader's InfiniteSampler is in use
+    loop = runner.val_loop
+    assert loop._recalibrate_bn() == 3
+    assert loop._recalibrate_bn() == 3  # and again at the next validation
