@@ -3,6 +3,7 @@
 The algorithms take a plain ``evaluate(allocation) -> float`` (higher is better) and know no
 engine; :class:`ClassificationEvaluator` is the plain-PyTorch evaluator for classifiers (BatchNorm
 recalibration + top-1 on a held-out split, with prefix caching across a greedy step).
+``recalibrate_bn`` is :func:`supernet.batchnorm.recalibrate_bn`, re-exported.
 
     >>> from search import greedy_search, make_budget
     >>> result = greedy_search('resnet_basic', 6, lambda a: -abs(a[2] - 3), counter=False)
@@ -13,7 +14,9 @@ from .baselines import evolution_search, exhaustive_search, random_search
 from .budgets import BUDGET_KINDS, Budget, make_budget, reweighting
 from .cache import EvaluationCache
 from .complexity import ComplexityCounter
-from .evaluator import ClassificationEvaluator, recalibrate_bn, split_train_val
+from supernet.batchnorm import recalibrate_bn
+
+from .evaluator import ClassificationEvaluator, split_train_val
 from .greedy import greedy_search
 from .log import Record, SearchLog
 from .ranking import kendall_tau

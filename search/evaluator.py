@@ -39,63 +39,16 @@ from __future__ import annotations
 
 import contextlib
 from itertools import islice
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from supernet.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn
 
 METRICS = ('accuracy', 'loss')
-
-
-def batchnorms(module: nn.Module) -> list:
-    """BatchNorm layers of ``module`` that keep running statistics."""
-    return [m for m in module.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
-
-
-def _images(batch):
-    return batch[0] if isinstance(batch, (tuple, list)) else batch
-
-
-@torch.no_grad()
-def recalibrate_bn(model: nn.Module, batches: Iterable, num_batches: int | None = None,
-                   forward: Callable | None = None) -> int:
-    """Replace every BatchNorm's running statistics in ``model`` by their average over ``batches``.
-
-    Each BatchNorm is reset and run with ``momentum=None`` (PyTorch's cumulative average: the
-    mean of the per-batch statistics), in train mode while everything else is in eval mode (no
-    dropout). Afterwards each module's momentum and train/eval flag are what they were.
-
-    Args:
-        model: the module whose BatchNorm layers are recalibrated.
-        batches: iterable of image tensors or ``(images, labels, ...)`` tuples.
-        num_batches: use only the first ``num_batches``. Default: all.
-        forward: called with each image batch. Default: ``model``.
-
-    Returns:
-        The number of batches used.
-
-    Example:
-        >>> bn = nn.BatchNorm2d(2).eval()
-        >>> recalibrate_bn(bn, [torch.full((4, 2, 3, 3), 5.0)])
-        1
-        >>> bn.running_mean.tolist(), bn.training, bn.momentum
-        ([5.0, 5.0], False, 0.1)
-    """
-    device = next(model.parameters(), torch.empty(0)).device
-    with _restored_modes(model), _cumulative(batchnorms(model)) as bns:
-        model.eval()
-        _start_recalibration(bns)
-        count = 0
-        for batch in islice(batches, num_batches):
-            (forward or model)(_images(batch).to(device))
-            count += 1
-    if count == 0:
-        raise ValueError('recalibrate_bn: no batches; the statistics would be left at their reset '
-                         'values (mean 0, variance 1)')
-    return count
 
 
 def split_train_val(labels, val_fraction: float = 0.1, seed: int = 0) -> tuple:
@@ -168,7 +121,7 @@ class ClassificationEvaluator:
         self.model, self.backbone, self.metric = model, backbone, metric
         self.neck, self.head = getattr(model, 'neck', None), model.head
         self.prefix_cache = prefix_cache
-        self.recal_images = [_images(b) for b in islice(train_batches, num_recal_batches)]
+        self.recal_images = [b[0] for b in islice(train_batches, num_recal_batches)]
         if len(self.recal_images) < num_recal_batches:
             raise ValueError(f'train_batches has {len(self.recal_images)} batches, fewer than '
                              f'num_recal_batches={num_recal_batches}')
@@ -191,10 +144,11 @@ class ClassificationEvaluator:
     @torch.no_grad()
     def __call__(self, allocation) -> float:
         """Score of one allocation: full recalibration, then a full validation pass."""
+        device = self.device
         with self._session():
             self.backbone.set_allocation(allocation)
-            recalibrate_bn(self.model, self.recal_images, forward=self._logits)
-            return self._score((self._logits(x.to(self.device)), y) for x, y in self.val_batches)
+            recalibrate_bn(self.model, self.recal_images, lambda x: self._logits(x.to(device)))
+            return self._score((self._logits(x.to(device)), y) for x, y in self.val_batches)
 
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
         return self._head(self.backbone(images))
@@ -328,20 +282,13 @@ class ClassificationEvaluator:
     def _session(self):
         """Restore BatchNorm statistics, momenta, train/eval flags and the allocation on exit;
         inside, the model is in eval mode and BatchNorm uses cumulative averages."""
-        bns = batchnorms(self.model)
-        saved = [(m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
-                 for m in bns]
         allocation = self.backbone.allocation
         try:
-            with _restored_modes(self.model), _cumulative(bns):
+            with preserved_bn_stats(self.model), _restored_modes(self.model), \
+                    _cumulative(batchnorms(self.model)):
                 self.model.eval()
                 yield
         finally:
-            with torch.no_grad():
-                for m, (mean, var, count) in zip(bns, saved):
-                    m.running_mean.copy_(mean)
-                    m.running_var.copy_(var)
-                    m.num_batches_tracked.copy_(count)
             self.backbone.set_allocation(allocation)
 
 

@@ -8,7 +8,7 @@ from torch import nn
 
 from conftest import randomize_batchnorm
 from search import ClassificationEvaluator, greedy_search, recalibrate_bn, split_train_val
-from search.evaluator import batchnorms
+from supernet.batchnorm import batchnorms
 from supernet import build_backbone, get_space
 from supernet.datasets import load_digits
 
@@ -108,23 +108,21 @@ def test_recalibration_changes_stats_and_restores_mode_and_momentum():
     model.train()
     model[4].eval()  # mixed modes must come back as they were
     gen = torch.Generator().manual_seed(0)
-    data = [torch.randn(8, 3, 6, 6, generator=gen) * 2 + 1 for _ in range(3)]
+    data = [torch.randn(8, 3, 6, 6, generator=gen) * 2 + 1 for _ in range(2)]
     before = bn_state(model)
-    assert recalibrate_bn(model, [(x, None) for x in data], num_batches=2) == 2
+    assert recalibrate_bn(model, data) == 2
     after = bn_state(model)
     assert all(not torch.allclose(b[0], a[0]) for b, a in zip(before, after))
     assert [m.training for m in model] == [True, True, True, True, False, True]
     assert (model[1].momentum, model[4].momentum) == (0.3, 0.1)
-    # Cumulative average of the first two batches' statistics (not a momentum blend).
+    # Cumulative average of the two batches' statistics (not a momentum blend).
     with torch.no_grad():
-        feats = [model[0](x) for x in data[:2]]
+        feats = [model[0](x) for x in data]
     mean = torch.stack([f.mean((0, 2, 3)) for f in feats]).mean(0)
     var = torch.stack([f.var((0, 2, 3), unbiased=True) for f in feats]).mean(0)
     torch.testing.assert_close(model[1].running_mean, mean)
     torch.testing.assert_close(model[1].running_var, var)
     assert int(model[1].num_batches_tracked) == 2
-    with pytest.raises(ValueError, match='no batches'):
-        recalibrate_bn(model, [])
 
 
 def test_split_is_deterministic_stratified_and_disjoint():
