@@ -172,6 +172,16 @@ def test_progress_bar_shows_step_candidate_and_best(capsys):
     assert 'candidate (1, 1, 2, 2)' in err and 'best (1, 2, 2, 1)' in err
 
 
+def test_result_file_has_the_chain_and_the_choice(tmp_path):
+    import json
+    result = greedy_search(SPACE, 6, separable, counter=False)
+    data = json.loads(result.save(tmp_path / 'out' / 'result.json').read_text())
+    assert data['best']['allocation'] == [1, 2, 2, 1] == data['chain'][-1]['allocation']
+    assert [sum(r['allocation']) for r in data['chain']] == [4, 5, 6]
+    assert data['budget']['kind'] == 'blocks' and data['budget']['limit'] == 6
+    assert not list((tmp_path / 'out').glob('*.tmp'))
+
+
 def test_evaluation_cache_counts_reuse():
     calls = []
     cache = EvaluationCache(lambda a: calls.append(a) or 1.0)
