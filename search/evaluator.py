@@ -1,0 +1,332 @@
+"""Top-1 of a super-network's children, with BatchNorm recalibration and prefix caching.
+
+A candidate's score: set the super-network's allocation, recalibrate every BatchNorm on a fixed
+set of target *training* batches, then measure top-1 on a validation split carved from the target
+training set (:func:`split_train_val`; never the test set). Plain PyTorch, no engine.
+
+**The model** is any ``nn.Module`` with
+
+* ``model.backbone``: a super-network of :mod:`supernet` (``set_allocation``, ``forward_stem``,
+  ``forward_layers``, ``layer_names``, ``out_indices``, ``space``);
+* ``model.head``: a callable from the backbone's output tuple to logits ``(B, num_classes)``;
+* optionally ``model.neck`` (applied between them when present and not ``None``).
+
+An mmpretrain ``ImageClassifier`` (``GlobalAveragePooling`` neck, ``LinearClsHead``) has exactly
+this shape. **Batches** are ``(images, labels)`` pairs of tensors as the backbone takes them
+(already normalised: for mmpretrain, after its ``data_preprocessor``).
+
+**Prefix caching** (:meth:`ClassificationEvaluator.evaluate_step`). The children of a greedy step
+share the parent's depths except in the one stage ``k`` they grow, so stem and stages ``< k`` are
+identical, and so are their recalibrated BatchNorm statistics. One call evaluates the whole step
+stage by stage: the stem runs once; child ``k`` runs only layers ``≥ k`` from the cached features
+at the input of stage ``k``; and the features at the input of stage ``k + 1`` (the output of the
+parent's ``p_k`` blocks, a prefix of child ``k``'s stage ``k``) are captured from child ``k``'s own
+run, so the parent is never run separately (except through stages whose child is skipped). Only
+one stage boundary's features are held at a time (on the model's device), for all
+recalibration batches (train-mode BatchNorm) and all validation batches (eval mode), plus the
+backbone outputs of earlier layers when ``out_indices`` asks for them — for classification set
+``out_indices`` to the last stage. With ``ns`` stages of similar cost a step costs about
+``(ns + 1) / 2`` full networks instead of ``ns``; ``benchmarks/search_prefix_cache.py`` measures
+it.
+
+**No leaking statistics.** Every BatchNorm a candidate uses is reset and recalibrated for that
+candidate (a candidate's statistics are a function of the weights, its allocation and the
+recalibration batches only, whatever was evaluated before), and the model's own statistics,
+momenta, train/eval flags and allocation are restored when an evaluation returns — so the
+fine-tuned super-network is unchanged for later training or checkpointing.
+"""
+from __future__ import annotations
+
+import contextlib
+from itertools import islice
+from typing import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from supernet.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn
+
+METRICS = ('accuracy', 'loss')
+
+
+def split_train_val(labels, val_fraction: float = 0.1, seed: int = 0) -> tuple:
+    """Indices ``(train, val)`` of a stratified, deterministic split of a training set.
+
+    Each class gives ``round(val_fraction × its size)`` samples to ``val``, drawn with
+    ``numpy.random.default_rng(seed)``; the same labels and seed always give the same split.
+
+    >>> train, val = split_train_val([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], val_fraction=0.5)
+    >>> val.tolist(), train.tolist()
+    ([0, 2, 6, 7, 9], [1, 3, 4, 5, 8])
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f'val_fraction={val_fraction}: allowed 0 < val_fraction < 1')
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    val = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        val.extend(rng.permutation(members)[:int(round(len(members) * val_fraction))])
+    val = np.sort(np.asarray(val, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(labels)), val), val
+
+
+class ClassificationEvaluator:
+    """``evaluate(allocation) -> top-1`` of a super-network classifier (see the module doc).
+
+    Args:
+        model: ``backbone`` (a super-network), ``head`` and optional ``neck``.
+        train_batches: target training batches ``(images, labels)``; the first
+            ``num_recal_batches`` are read once and reused for every candidate.
+        val_batches: the held-out validation batches (read once and kept as given).
+        num_recal_batches: how many training batches recalibrate BatchNorm.
+        metric: 'accuracy' (top-1 in [0, 1]) or 'loss' (minus the mean cross-entropy), both
+            higher-is-better.
+        prefix_cache: :meth:`evaluate_step` shares stage prefixes (default). ``False`` evaluates
+            each child from scratch, the reference the cache is tested against.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from supernet import build_backbone, get_space
+        >>> space = get_space('resnet_basic').scaled(0.25, small_input=True)
+        >>> model = nn.Module()
+        >>> model.backbone = build_backbone(space, out_indices=(3,))
+        >>> model.head = lambda feats: feats[-1].mean((2, 3))[:, :10]   # (B, 10) logits
+        >>> batches = [(torch.rand(8, 3, 16, 16), torch.randint(10, (8,))) for _ in range(3)]
+        >>> evaluate = ClassificationEvaluator(model, batches[:2], batches[2:],
+        ...                                    num_recal_batches=2)
+        >>> parent, children = (1, 1, 1, 1), [(2, 1, 1, 1), (1, 1, 2, 1)]
+        >>> cached = dict(evaluate.evaluate_step(parent, children))
+        >>> cached == {child: evaluate(child) for child in children}
+        True
+    """
+
+    def __init__(self, model: nn.Module, train_batches: Iterable, val_batches: Iterable,
+                 num_recal_batches: int, metric: str = 'accuracy', prefix_cache: bool = True):
+        backbone = getattr(model, 'backbone', None)
+        needed = ('set_allocation', 'forward_stem', 'forward_layers', 'layer_names', 'space')
+        missing = [name for name in needed if not hasattr(backbone, name)]
+        if missing:
+            raise TypeError(f'model.backbone must be a super-network of the supernet package; '
+                            f'{type(backbone).__name__} lacks {missing}')
+        if not callable(getattr(model, 'head', None)):
+            raise TypeError('model.head must map the backbone outputs to logits')
+        if metric not in METRICS:
+            raise ValueError(f'metric={metric!r}: allowed {METRICS}')
+        if num_recal_batches < 1:
+            raise ValueError(f'num_recal_batches={num_recal_batches} must be >= 1')
+        self.model, self.backbone, self.metric = model, backbone, metric
+        self.neck, self.head = getattr(model, 'neck', None), model.head
+        self.prefix_cache = prefix_cache
+        self.recal_images = [b[0] for b in islice(train_batches, num_recal_batches)]
+        if len(self.recal_images) < num_recal_batches:
+            raise ValueError(f'train_batches has {len(self.recal_images)} batches, fewer than '
+                             f'num_recal_batches={num_recal_batches}')
+        self.val_batches = [(b[0], b[1]) for b in val_batches]
+        if not self.val_batches:
+            raise ValueError('val_batches is empty')
+        space = backbone.space
+        self._stage_layer = [backbone.layer_names.index(s.name) for s in space.searched]
+        self._layer_bns = [batchnorms(getattr(backbone, n)) for n in backbone.layer_names]
+        in_layers = {id(m) for bns in self._layer_bns for m in bns}
+        self._stem_bns = [m for m in batchnorms(backbone) if id(m) not in in_layers]
+        in_backbone = {id(m) for m in backbone.modules()}
+        self._head_bns = [m for m in batchnorms(model) if id(m) not in in_backbone]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # ------------------------------------------------------------------- uncached reference
+    @torch.no_grad()
+    def __call__(self, allocation) -> float:
+        """Score of one allocation: full recalibration, then a full validation pass."""
+        device = self.device
+        with self._session():
+            self.backbone.set_allocation(allocation)
+            recalibrate_bn(self.model, self.recal_images, lambda x: self._logits(x.to(device)))
+            return self._score((self._logits(x.to(device)), y) for x, y in self.val_batches)
+
+    def _logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self._head(self.backbone(images))
+
+    def _head(self, feats: tuple) -> torch.Tensor:
+        return self.head(self.neck(feats) if self.neck is not None else feats)
+
+    def _score(self, logits_and_labels) -> float:
+        total, correct, loss = 0, 0, 0.0
+        for logits, labels in logits_and_labels:
+            labels = labels.to(logits.device)
+            total += len(labels)
+            if self.metric == 'accuracy':
+                correct += int((logits.argmax(1) == labels).sum())
+            else:
+                loss += float(F.cross_entropy(logits, labels, reduction='sum'))
+        return correct / total if self.metric == 'accuracy' else -loss / total
+
+    # ------------------------------------------------------------------ cached greedy step
+    @torch.no_grad()
+    def evaluate_step(self, parent, children):
+        """Yield ``(child, score)`` for every child of ``parent``, sharing stage prefixes.
+
+        Each child must contain ``parent`` (``child[i] >= parent[i]``) and differ from it; its
+        first larger stage ``k`` decides what it shares. Children are evaluated in order of
+        ``k`` (stable), each yielded as soon as it is scored. Between two yields the model holds
+        the yielded child's allocation and recalibrated statistics (in eval mode); everything
+        is restored when the generator finishes or is closed. Scores equal :meth:`__call__`'s
+        up to float rounding (the same operations, grouped by stage instead of by batch).
+        """
+        space = self.backbone.space
+        parent = space.validate(parent)
+        children = [space.validate(c) for c in children]
+        if not self.prefix_cache:
+            for child in children:
+                yield child, self(child)
+            return
+        groups = {}
+        for child in children:
+            if any(c < p for c, p in zip(child, parent)) or child == parent:
+                raise ValueError(f'child {child} does not extend parent {parent} (each child '
+                                 'needs child[i] >= parent[i] and one more block somewhere)')
+            k = next(i for i, (c, p) in enumerate(zip(child, parent)) if c != p)
+            groups.setdefault(k, []).append(child)
+        order = sorted(groups)
+        if not order:
+            return
+        with self._session():
+            self.backbone.set_allocation(parent)
+            state, position = self._stem(), 0  # features at the input of layer ``position``
+            for k in order:
+                layer, last = self._stage_layer[k], k == order[-1]
+                if position < layer:  # stages whose child is skipped: run the parent there
+                    self.backbone.set_allocation(parent)
+                    state, position = self._advance(state, position, layer), layer
+                stage = getattr(self.backbone, self.backbone.layer_names[layer])
+                for n, child in enumerate(groups[k]):
+                    self.backbone.set_allocation(child)
+                    # Block p_k - 1 of stage k ends the parent's stage k: the first child's run
+                    # yields the state after it (not needed after the last group).
+                    capture = stage[parent[k] - 1] if n == 0 and not last else None
+                    score, after = self._suffix(state, layer, capture)
+                    yield child, score
+                    if capture is not None:
+                        next_state = after
+                if not last:
+                    state, position = next_state, layer + 1
+
+    # A state is (recalibration features, validation features), each a list with one
+    # (x, outs) pair per batch: x the input of the next layer, outs the outputs collected so far
+    # (backbone ``out_indices`` of earlier layers).
+    def _stem(self) -> tuple:
+        device = self.device
+        _start_recalibration(self._stem_bns)
+        recal = [(self.backbone.forward_stem(x.to(device)), {}) for x in self.recal_images]
+        _end_recalibration(self._stem_bns)
+        val = [(self.backbone.forward_stem(x.to(device)), {}) for x, _ in self.val_batches]
+        return recal, val
+
+    def _layers(self, features: list, start: int, stop: int | None = None):
+        """Run layers ``start..stop-1`` on each (x, outs); a generator, so a caller that does
+        not keep the results holds one batch at a time."""
+        for x, outs in features:
+            x, new = self.backbone.forward_layers(x, start, stop)
+            yield x, {**outs, **new}
+
+    def _advance(self, state: tuple, start: int, stop: int) -> tuple:
+        """Run the current allocation's layers ``start..stop-1``, recalibrating them."""
+        bns = [m for j in range(start, stop) for m in self._layer_bns[j]]
+        _start_recalibration(bns)
+        recal = list(self._layers(state[0], start, stop))
+        _end_recalibration(bns)
+        return recal, list(self._layers(state[1], start, stop))
+
+    def _suffix(self, state: tuple, start: int, capture: nn.Module | None) -> tuple:
+        """Score of the current allocation from layer ``start`` on: recalibrate layers
+        ``≥ start`` and the neck/head, then validate.
+
+        With ``capture`` (a block of layer ``start``), also return the state after layer
+        ``start`` as it would be if the layer ended at that block.
+        """
+        bns = [m for layer_bns in self._layer_bns[start:] for m in layer_bns] + self._head_bns
+        recal_taken, val_taken = [], []
+        sink = [recal_taken]
+        handle = None if capture is None else capture.register_forward_hook(
+            lambda module, args, out: sink[0].append(out))
+        try:
+            _start_recalibration(bns)
+            for _, outs in self._layers(state[0], start):
+                if self._head_bns:
+                    self._head(_out_tuple(outs))
+            _end_recalibration(bns)
+            sink[0] = val_taken
+            score = self._score((self._head(_out_tuple(outs)), labels) for (_, outs), (_, labels)
+                                in zip(self._layers(state[1], start), self.val_batches))
+        finally:
+            if handle is not None:
+                handle.remove()
+        if capture is None:
+            return score, None
+        return score, (self._after(recal_taken, state[0], start),
+                       self._after(val_taken, state[1], start))
+
+    def _after(self, taken: list, features: list, layer: int) -> list:
+        """Features after ``layer`` from its captured outputs ``taken``, one per batch."""
+        if layer not in self.backbone.out_indices:
+            return [(x, outs) for x, (_, outs) in zip(taken, features)]
+        return [(x, {**outs, layer: x}) for x, (_, outs) in zip(taken, features)]
+
+    @contextlib.contextmanager
+    def _session(self):
+        """Restore BatchNorm statistics, momenta, train/eval flags and the allocation on exit;
+        inside, the model is in eval mode and BatchNorm uses cumulative averages."""
+        allocation = self.backbone.allocation
+        try:
+            with preserved_bn_stats(self.model), _restored_modes(self.model), \
+                    _cumulative(batchnorms(self.model)):
+                self.model.eval()
+                yield
+        finally:
+            self.backbone.set_allocation(allocation)
+
+
+def _out_tuple(outs: dict) -> tuple:
+    return tuple(outs[i] for i in sorted(outs))
+
+
+def _start_recalibration(bns: list):
+    for m in bns:
+        m.reset_running_stats()
+        m.train()
+
+
+def _end_recalibration(bns: list):
+    for m in bns:
+        m.eval()
+
+
+@contextlib.contextmanager
+def _cumulative(bns: list):
+    """BatchNorm ``momentum=None`` (cumulative average) inside; the old momenta after."""
+    momenta = [m.momentum for m in bns]
+    try:
+        for m in bns:
+            m.momentum = None
+        yield bns
+    finally:
+        for m, momentum in zip(bns, momenta):
+            m.momentum = momentum
+
+
+@contextlib.contextmanager
+def _restored_modes(model: nn.Module):
+    """Every module's own ``training`` flag as it was (not ``model.train(mode)``, which would
+    flatten frozen stages and ``norm_eval``)."""
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode

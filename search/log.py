@@ -1,0 +1,128 @@
+"""The search log: one JSON line per evaluated candidate, append-only and fsynced.
+
+A search killed at any moment resumes from its log: re-opening the file loads every finished
+evaluation, and the searches ask the log before they evaluate. A line counts once its newline is
+on disk; an unterminated last line (the process died mid-write) is dropped with a warning and cut
+from the file, so that candidate is evaluated again and nothing else is.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'search.jsonl')
+    >>> log = SearchLog(path, meta={'space': 'resnet_basic'})
+    >>> log.append(Record((1, 2, 1, 1), 0.5, flops=10, params=3, seconds=0.1, step=1))
+    >>> SearchLog(path).get((1, 2, 1, 1)).score
+    0.5
+    >>> print(open(path).read().splitlines()[1])
+    {"allocation": [1, 2, 1, 1], "score": 0.5, "flops": 10, "params": 3, "seconds": 0.1, "step": 1, "method": ""}
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Record:
+    """One evaluated candidate. ``score`` is ``None`` only for unevaluated chain entries."""
+    allocation: tuple
+    score: float | None
+    flops: int | None = None
+    params: int | None = None
+    seconds: float = 0.0
+    step: int = 0
+    method: str = ''
+
+    def to_dict(self) -> dict:
+        return dict(asdict(self), allocation=list(self.allocation))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> 'Record':
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**dict(fields, allocation=tuple(int(d) for d in data['allocation'])))
+
+
+class SearchLog:
+    """Evaluated candidates of a search, in a JSONL file at ``path``.
+
+    Args:
+        path: the log file; created (with its folder) when missing, resumed when present.
+        meta (dict | None): what the scores depend on (space, checkpoint, data, evaluator). It is
+            the first line of a new log; re-opening a log whose first line gives any of these
+            keys another value raises ValueError, so scores of another setting are never reused.
+    """
+
+    def __init__(self, path, meta: dict | None = None):
+        self.path = Path(path)
+        self.meta = meta
+        self._records: dict = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+        if not self._load() and meta is not None:
+            self._write({'meta': meta})
+
+    def _load(self) -> bool:
+        """Read the file; return whether it had any complete line."""
+        data = self.path.read_bytes()
+        end = data.rfind(b'\n') + 1
+        if end < len(data):  # unterminated last line: the writer died mid-line
+            warnings.warn(f'{self.path}: dropping an incomplete last line '
+                          f'({len(data) - end} bytes); that candidate will be evaluated again')
+            with open(self.path, 'r+b') as f:
+                f.truncate(end)
+                f.flush()
+                os.fsync(f.fileno())
+        lines = data[:end].decode().splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                record = None if 'meta' in entry else Record.from_dict(entry)
+            except (ValueError, KeyError, TypeError) as err:
+                raise ValueError(f'{self.path}, line {number}: not a search record ({err}): '
+                                 f'{line[:200]!r}') from None
+            if record is None:
+                self._check_meta(entry['meta'])
+            else:
+                self._records.setdefault(record.allocation, record)
+        return bool(lines)
+
+    def _check_meta(self, stored: dict):
+        if self.meta is None:
+            return
+        differ = [k for k in self.meta if stored.get(k) != self.meta[k]]
+        if differ:
+            raise ValueError(f'{self.path} was written for different settings: '
+                             + '; '.join(f'{k}: log has {stored.get(k)!r}, now {self.meta[k]!r}'
+                                         for k in differ)
+                             + '. Use another log file for another setting.')
+
+    def _write(self, entry: dict):
+        with open(self.path, 'a') as f:
+            f.write(json.dumps(entry) + '\n')
+            f.flush()
+            os.fsync(f.fileno())
+
+    def append(self, record: Record):
+        """Write ``record`` and fsync; an allocation already in the log is an error."""
+        if record.allocation in self._records:
+            raise ValueError(f'{self.path}: allocation {record.allocation} is already logged')
+        self._write(record.to_dict())
+        self._records[record.allocation] = record
+
+    def get(self, allocation) -> Record | None:
+        return self._records.get(tuple(allocation))
+
+    def __contains__(self, allocation) -> bool:
+        return tuple(allocation) in self._records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self):
+        return iter(self._records.values())
+
+    def __repr__(self):
+        return f'SearchLog({str(self.path)!r}, {len(self)} records)'

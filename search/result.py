@@ -1,0 +1,54 @@
+"""What a search returns, and its JSON file (the chain of best allocations and the chosen one)."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .log import Record
+
+
+@dataclass
+class SearchResult:
+    """The outcome of one search.
+
+    Attributes:
+        method: 'greedy', 'random', 'exhaustive' or 'evolution'.
+        space: the search space's name.
+        budget: ``Budget.to_dict()``.
+        best: the chosen candidate. Greedy: the end of the chain (paper Alg. 1 returns
+            ``φ_C``); baselines: the highest score (ties: the earliest in ``history``).
+        history: every candidate the search asked for, in order, with its score (including those
+            taken from the log).
+        chain: greedy only: the best allocation of every size from ``ns`` upward, starting with
+            ``[1, …, 1]`` (whose score is ``None`` unless the search evaluated it).
+        num_evaluated: evaluations run in this call; ``num_reused``: answered from the log.
+    """
+    method: str
+    space: str
+    budget: dict
+    best: Record
+    history: list
+    chain: list = field(default_factory=list)
+    num_evaluated: int = 0
+    num_reused: int = 0
+
+    def to_dict(self) -> dict:
+        return {'method': self.method, 'space': self.space, 'budget': self.budget,
+                'best': self.best.to_dict(), 'chain': [r.to_dict() for r in self.chain],
+                'num_evaluated': self.num_evaluated, 'num_reused': self.num_reused,
+                'history': [r.to_dict() for r in self.history]}
+
+    def save(self, path) -> Path:
+        """Write :meth:`to_dict` as JSON atomically (temporary file, then rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + '.tmp')
+        with open(tmp, 'w') as f:
+            json.dump(self.to_dict(), f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return path
+
