@@ -43,34 +43,14 @@ from typing import Iterable
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
 from supernet.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn
+from supernet.datasets.splits import split_train_val  # noqa: F401  (re-exported by search)
 
 METRICS = ('accuracy', 'loss')
-
-
-def split_train_val(labels, val_fraction: float = 0.1, seed: int = 0) -> tuple:
-    """Indices ``(train, val)`` of a stratified, deterministic split of a training set.
-
-    Each class gives ``round(val_fraction × its size)`` samples to ``val``, drawn with
-    ``numpy.random.default_rng(seed)``; the same labels and seed always give the same split.
-
-    >>> train, val = split_train_val([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], val_fraction=0.5)
-    >>> val.tolist(), train.tolist()
-    ([0, 2, 6, 7, 9], [1, 3, 4, 5, 8])
-    """
-    if not 0 < val_fraction < 1:
-        raise ValueError(f'val_fraction={val_fraction}: allowed 0 < val_fraction < 1')
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    val = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        val.extend(rng.permutation(members)[:int(round(len(members) * val_fraction))])
-    val = np.sort(np.asarray(val, dtype=np.int64))
-    return np.setdiff1d(np.arange(len(labels)), val), val
 
 
 class ClassificationEvaluator:
@@ -86,6 +66,10 @@ class ClassificationEvaluator:
             higher-is-better.
         prefix_cache: :meth:`evaluate_step` shares stage prefixes (default). ``False`` evaluates
             each child from scratch, the reference the cache is tested against.
+        sharded: the batches are this rank's shard of a distributed evaluation
+            (``torch.distributed`` initialised): recalibrated statistics are averaged over the
+            ranks (exact for equal batch counts per rank), counts are summed, and rank 0's score
+            is broadcast so every rank takes the same search decision.
 
     Example:
         >>> import torch
@@ -105,7 +89,8 @@ class ClassificationEvaluator:
     """
 
     def __init__(self, model: nn.Module, train_batches: Iterable, val_batches: Iterable,
-                 num_recal_batches: int, metric: str = 'accuracy', prefix_cache: bool = True):
+                 num_recal_batches: int, metric: str = 'accuracy', prefix_cache: bool = True,
+                 sharded: bool = False):
         backbone = getattr(model, 'backbone', None)
         needed = ('set_allocation', 'forward_stem', 'forward_layers', 'layer_names', 'space')
         missing = [name for name in needed if not hasattr(backbone, name)]
@@ -121,6 +106,7 @@ class ClassificationEvaluator:
         self.model, self.backbone, self.metric = model, backbone, metric
         self.neck, self.head = getattr(model, 'neck', None), model.head
         self.prefix_cache = prefix_cache
+        self.sharded = sharded and dist.is_available() and dist.is_initialized()
         self.recal_images = [b[0] for b in islice(train_batches, num_recal_batches)]
         if len(self.recal_images) < num_recal_batches:
             raise ValueError(f'train_batches has {len(self.recal_images)} batches, fewer than '
@@ -148,6 +134,7 @@ class ClassificationEvaluator:
         with self._session():
             self.backbone.set_allocation(allocation)
             recalibrate_bn(self.model, self.recal_images, lambda x: self._logits(x.to(device)))
+            self._end_recalibration(batchnorms(self.model))
             return self._score((self._logits(x.to(device)), y) for x, y in self.val_batches)
 
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
@@ -157,15 +144,32 @@ class ClassificationEvaluator:
         return self.head(self.neck(feats) if self.neck is not None else feats)
 
     def _score(self, logits_and_labels) -> float:
-        total, correct, loss = 0, 0, 0.0
+        sums = torch.zeros(3, dtype=torch.float64)  # samples, correct, summed loss
         for logits, labels in logits_and_labels:
             labels = labels.to(logits.device)
-            total += len(labels)
+            sums[0] += len(labels)
             if self.metric == 'accuracy':
-                correct += int((logits.argmax(1) == labels).sum())
+                sums[1] += int((logits.argmax(1) == labels).sum())
             else:
-                loss += float(F.cross_entropy(logits, labels, reduction='sum'))
-        return correct / total if self.metric == 'accuracy' else -loss / total
+                sums[2] += float(F.cross_entropy(logits, labels, reduction='sum'))
+        if self.sharded:
+            dist.all_reduce(sums)
+        score = torch.tensor([sums[1] / sums[0] if self.metric == 'accuracy'
+                              else -sums[2] / sums[0]], dtype=torch.float64)
+        if self.sharded:  # one decision for all ranks, whatever the float reduction order
+            dist.broadcast(score, src=0)
+        return float(score)
+
+    def _end_recalibration(self, bns: list):
+        """Back to eval mode; when sharded, every rank takes the mean over the ranks of the
+        statistics each estimated on its own batches."""
+        _end_recalibration(bns)
+        if self.sharded:
+            for m in bns:
+                dist.all_reduce(m.running_mean)
+                dist.all_reduce(m.running_var)
+                m.running_mean /= dist.get_world_size()
+                m.running_var /= dist.get_world_size()
 
     # ------------------------------------------------------------------ cached greedy step
     @torch.no_grad()
@@ -224,7 +228,7 @@ class ClassificationEvaluator:
         device = self.device
         _start_recalibration(self._stem_bns)
         recal = [(self.backbone.forward_stem(x.to(device)), {}) for x in self.recal_images]
-        _end_recalibration(self._stem_bns)
+        self._end_recalibration(self._stem_bns)
         val = [(self.backbone.forward_stem(x.to(device)), {}) for x, _ in self.val_batches]
         return recal, val
 
@@ -240,7 +244,7 @@ class ClassificationEvaluator:
         bns = [m for j in range(start, stop) for m in self._layer_bns[j]]
         _start_recalibration(bns)
         recal = list(self._layers(state[0], start, stop))
-        _end_recalibration(bns)
+        self._end_recalibration(bns)
         return recal, list(self._layers(state[1], start, stop))
 
     def _suffix(self, state: tuple, start: int, capture: nn.Module | None) -> tuple:
@@ -260,7 +264,7 @@ class ClassificationEvaluator:
             for _, outs in self._layers(state[0], start):
                 if self._head_bns:
                     self._head(_out_tuple(outs))
-            _end_recalibration(bns)
+            self._end_recalibration(bns)
             sink[0] = val_taken
             score = self._score((self._head(_out_tuple(outs)), labels) for (_, outs), (_, labels)
                                 in zip(self._layers(state[1], start), self.val_batches))

@@ -51,12 +51,19 @@ class SearchLog:
         meta (dict | None): what the scores depend on (space, checkpoint, data, evaluator). It is
             the first line of a new log; re-opening a log whose first line gives any of these
             keys another value raises ValueError, so scores of another setting are never reused.
+        read_only: read the file (if any) but never write it; new records stay in memory. For
+            the ranks of a distributed search other than the one that writes the log.
     """
 
-    def __init__(self, path, meta: dict | None = None):
+    def __init__(self, path, meta: dict | None = None, read_only: bool = False):
         self.path = Path(path)
         self.meta = meta
+        self.read_only = read_only
         self._records: dict = {}
+        if read_only:
+            if self.path.exists():
+                self._load()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch()
         if not self._load() and meta is not None:
@@ -66,7 +73,7 @@ class SearchLog:
         """Read the file; return whether it had any complete line."""
         data = self.path.read_bytes()
         end = data.rfind(b'\n') + 1
-        if end < len(data):  # unterminated last line: the writer died mid-line
+        if end < len(data) and not self.read_only:  # the writer died mid-line
             warnings.warn(f'{self.path}: dropping an incomplete last line '
                           f'({len(data) - end} bytes); that candidate will be evaluated again')
             with open(self.path, 'r+b') as f:
@@ -100,6 +107,8 @@ class SearchLog:
                              + '. Use another log file for another setting.')
 
     def _write(self, entry: dict):
+        if self.read_only:
+            return
         with open(self.path, 'a') as f:
             f.write(json.dumps(entry) + '\n')
             f.flush()

@@ -6,8 +6,8 @@ import pytest
 from mmpretrain.datasets import CUB
 from mmpretrain.registry import DATASETS
 
-from supernet.datasets import (CUB2010, DIGITS_CLASSES, held_out_indices, load_digits,
-                               prepare_demo_target, write_cub2010)
+from supernet.datasets import (CUB2010, DIGITS_CLASSES, load_digits,
+                               prepare_demo_target, split_train_val, write_cub2010)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,16 +42,7 @@ def test_cub2010_layout_parses(tmp_path):
         CUB2010(data_root=str(root), split='val')
 
 
-def test_held_out_split_is_stratified_disjoint_and_seeded(tmp_path):
-    _, labels = load_digits()
-    train, val = held_out_indices(labels, 0.1, seed=3)
-    assert not set(train) & set(val) and len(train) + len(val) == len(labels)
-    assert all(abs(np.sum(labels[val] == c) - 0.1 * np.sum(labels == c)) < 1 for c in range(10))
-    assert held_out_indices(labels, 0.1, seed=3) == (train, val)
-    assert held_out_indices(labels, 0.1, seed=4) != (train, val)
-    with pytest.raises(ValueError, match='val_fraction=1.5'):
-        held_out_indices(labels, 1.5)
-
+def test_held_out_split_dataset_is_disjoint_from_its_training_part(tmp_path):
     root = prepare_demo_target(tmp_path / 'digits')
     inner = dict(type='CUB', data_root=str(root), split='train',
                  metainfo=dict(classes=DIGITS_CLASSES))

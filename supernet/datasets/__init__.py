@@ -3,8 +3,8 @@ held-out validation split of a training set."""
 from .cub import CUB2010, write_cub2010, write_cub2011
 from .embedded import (DIGITS_CLASSES, FASHION_MNIST_CLASSES, load_digits, load_fashion_mnist,
                        prepare_demo_source, prepare_demo_target, write_image_folder)
-from .splits import held_out_indices, held_out_split
+from .splits import held_out_split, split_train_val
 
-__all__ = ['CUB2010', 'DIGITS_CLASSES', 'FASHION_MNIST_CLASSES', 'held_out_indices',
-           'held_out_split', 'load_digits', 'load_fashion_mnist', 'prepare_demo_source',
-           'prepare_demo_target', 'write_cub2010', 'write_cub2011', 'write_image_folder']
+__all__ = ['CUB2010', 'DIGITS_CLASSES', 'FASHION_MNIST_CLASSES', 'held_out_split', 'load_digits',
+           'load_fashion_mnist', 'prepare_demo_source', 'prepare_demo_target', 'split_train_val',
+           'write_cub2010', 'write_cub2011', 'write_image_folder']

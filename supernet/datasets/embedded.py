@@ -117,14 +117,14 @@ def prepare_demo_target(root: Path | str, test_fraction: float = 0.3, size: int 
     images are upsampled from 8×8 to ``size`` px to match the source's resolution.
     """
     from .cub import write_cub2011
-    from .splits import held_out_indices
+    from .splits import split_train_val
     root = Path(root)
     stamp = root / '.selection'
     selection = f'sklearn-digits test_fraction={test_fraction} size={size}'
     if stamp.exists() and stamp.read_text() == selection:
         return root
     images, labels = load_digits()
-    _, test = held_out_indices(labels, test_fraction, seed=0)
+    _, test = split_train_val(labels, test_fraction, seed=0)
     is_train = np.ones(len(labels), bool)
     is_train[test] = False
     write_cub2011(root, images, labels, is_train, DIGITS_CLASSES, size=size)

@@ -5,24 +5,26 @@ import numpy as np
 from mmpretrain.registry import DATASETS
 
 
-def held_out_indices(labels, val_fraction: float, seed: int = 0) -> tuple:
-    """Stratified, seeded split of ``range(len(labels))`` into (train indices, val indices).
+def split_train_val(labels, val_fraction: float = 0.1, seed: int = 0) -> tuple:
+    """Indices ``(train, val)`` of a stratified, deterministic split of a training set.
 
-    Every class gives ``ceil(val_fraction * n_c)`` of its samples (at least one, and at least
-    one stays for training when the class has two or more).
+    Each class gives ``round(val_fraction × its size)`` samples to ``val``, drawn with
+    ``numpy.random.default_rng(seed)``; the same labels and seed always give the same split.
+
+    >>> train, val = split_train_val([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], val_fraction=0.5)
+    >>> val.tolist(), train.tolist()
+    ([0, 2, 6, 7, 9], [1, 3, 4, 5, 8])
     """
     if not 0 < val_fraction < 1:
-        raise ValueError(f'val_fraction={val_fraction}: must lie strictly between 0 and 1')
+        raise ValueError(f'val_fraction={val_fraction}: allowed 0 < val_fraction < 1')
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     val = []
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        take = int(np.ceil(val_fraction * len(members)))
-        val.extend(members[:min(take, max(len(members) - 1, 1))])
-    val = np.sort(np.array(val, dtype=int))
-    train = np.setdiff1d(np.arange(len(labels)), val)
-    return train.tolist(), val.tolist()
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        val.extend(rng.permutation(members)[:int(round(len(members) * val_fraction))])
+    val = np.sort(np.asarray(val, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(labels)), val), val
 
 
 @DATASETS.register_module(name='HeldOutSplit')
@@ -38,5 +40,5 @@ def held_out_split(dataset: dict, part: str, val_fraction: float = 0.1, seed: in
     built = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
     built.full_init()
     labels = [built.get_data_info(i)['gt_label'] for i in range(len(built))]
-    train, val = held_out_indices(labels, val_fraction, seed)
-    return built.get_subset(train if part == 'train' else val)
+    train, val = split_train_val(labels, val_fraction, seed)
+    return built.get_subset((train if part == 'train' else val).tolist())

@@ -1,0 +1,102 @@
+"""The search pipeline behind ``tools/greedy_search.py``: fine-tune the super-network on the
+target with depth sampling, greedy-search with an evaluator built from the same runner, and write
+``search_log.jsonl``, ``result.json`` and ``chain.png`` to the work dir.
+
+The config is an ordinary mmengine training config of the super-network model on the target
+(train/val dataloaders, schedule) plus::
+
+    search_cfg = dict(
+        finetune_epochs=10,                        # 0: search straight from the source weights
+        evaluator=dict(type='classification', num_recal_batches=20, metric='accuracy'))
+"""
+from __future__ import annotations
+
+import os.path as osp
+import warnings
+
+import torch
+from mmengine.config import Config
+from mmengine.dist import barrier, get_dist_info
+
+from supernet.engine import atomic_save, load_checkpoint_safely
+from supernet.engine.launch import build_runner
+
+from .budgets import make_budget
+from .engine import classification_evaluator, unwrapped
+from .greedy import greedy_search
+from .log import SearchLog
+from .plot import plot_chain
+from .result import SearchResult
+
+# evaluator type -> builder(runner, **options); detection registers its own (search.detection)
+EVALUATORS = {'classification': classification_evaluator}
+BUDGET_NAMES = {'blocks': 'blocks', 'weighted': 'reweighted', 'reweighted': 'reweighted',
+                'flops': 'flops', 'params': 'params'}
+
+
+def run_search(cfg: Config, checkpoint: str, budget: float, budget_type: str = 'blocks',
+               resume: bool = False, launcher: str = 'none', progress: bool = True,
+               cfg_options: dict | None = None) -> SearchResult:
+    """Fine-tune (optional), search, and write the search files into ``cfg.work_dir``."""
+    if budget_type not in BUDGET_NAMES:
+        raise ValueError(f'budget type {budget_type!r}: allowed {sorted(BUDGET_NAMES)}')
+    search_cfg = cfg.get('search_cfg')
+    if search_cfg is None:
+        raise ValueError('the config has no search_cfg (finetune_epochs, evaluator=dict(type=...))')
+    evaluator_cfg = dict(search_cfg.evaluator)
+    kind = evaluator_cfg.pop('type', 'classification')
+    if kind not in EVALUATORS:
+        raise ValueError(f'search_cfg.evaluator.type={kind!r}: allowed {sorted(EVALUATORS)}')
+    log_path = osp.join(cfg.work_dir, 'search_log.jsonl')
+    if osp.exists(log_path) and not resume:
+        raise FileExistsError(f'{log_path} exists: pass --resume to continue that search, or '
+                              'another --work-dir')
+
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint,
+                                       prefix='backbone.')
+    epochs = int(search_cfg.get('finetune_epochs', 0))
+    if epochs:
+        cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=epochs)
+    runner = build_runner(cfg, launcher=launcher, resume='auto' if resume else None,
+                          cfg_options=cfg_options)
+    _finetune(runner, epochs)
+
+    model = unwrapped(runner.model)
+    space = model.backbone.space
+    evaluate = EVALUATORS[kind](runner, **evaluator_cfg)
+    budget = make_budget(space, BUDGET_NAMES[budget_type], budget)
+    rank, _ = get_dist_info()
+    meta = dict(space=space.name, checkpoint=osp.abspath(checkpoint),
+                config=osp.basename(cfg.filename or ''), finetune_epochs=epochs,
+                evaluator=dict(type=kind, **evaluator_cfg))
+    if rank == 0:  # the one writer; it also repairs a torn last line before the others read
+        log = SearchLog(log_path, meta=meta)
+    barrier()
+    if rank != 0:
+        log = SearchLog(log_path, meta=meta, read_only=True)
+    result = greedy_search(space, budget, evaluate, log=log, progress=progress and rank == 0)
+    if rank == 0:
+        result.save(osp.join(cfg.work_dir, 'result.json'))
+        plot_chain(result, osp.join(cfg.work_dir, 'chain.png'),
+                   title=f'greedy search on {space.name} ({budget.kind} <= {budget.limit:g})')
+    return result
+
+
+def _finetune(runner, epochs: int):
+    """Fine-tune on the target with depth sampling once; later runs load the result."""
+    finetuned = osp.join(runner.work_dir, 'finetuned.pth')
+    model = unwrapped(runner.model)
+    if epochs and osp.exists(finetuned):
+        runner.logger.info(f'loading the fine-tuned super-network from {finetuned}')
+        model.load_state_dict(load_checkpoint_safely(finetuned, 'cpu')['state_dict'])
+    elif epochs:
+        runner.train()
+        if get_dist_info()[0] == 0:
+            atomic_save({'state_dict': model.state_dict()}, finetuned)
+        barrier()
+    else:
+        warnings.warn('search_cfg.finetune_epochs=0: searching with the source weights; a new '
+                      'target head stays untrained')
+        model.init_weights()
+    model.eval()
+    torch.set_grad_enabled(False)

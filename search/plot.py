@@ -1,0 +1,29 @@
+"""Figures of a search: the chain's score against size."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def plot_chain(result, path, title: str | None = None) -> Path:
+    """Score of the best allocation of every size along the chain, labelled with its depths."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    scored = [r for r in result.chain if r.score is not None]
+    sizes = [sum(r.allocation) for r in scored]
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(scored)), 4))
+    ax.plot(sizes, [r.score for r in scored], marker='o')
+    for size, record in zip(sizes, scored):
+        ax.annotate('-'.join(map(str, record.allocation)), (size, record.score),
+                    textcoords='offset points', xytext=(0, 6), ha='center', fontsize=7,
+                    rotation=45)
+    ax.set_xlabel('blocks in the allocation')
+    ax.set_ylabel('validation score')
+    ax.set_title(title or f'{result.method} search on {result.space}')
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
