@@ -54,6 +54,7 @@ class Classifier(nn.Module):
     def __init__(self, space, width, allocation, num_classes=10):
         super().__init__()
         space = get_space(space).scaled(width, small_input=True)
+        allocation = allocation or space.default_depths  # None would build the super-network
         if space.family == 'resnet':
             self.backbone = build_backbone(space, allocation, out_indices=(3,))
             channels = space.stages[-1].channels

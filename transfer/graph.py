@@ -11,7 +11,7 @@ order — every unit feeds the next — with a warning, as DESIGN.md asks.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch.fx as fx
 import torch.nn as nn
@@ -50,7 +50,6 @@ class UnitGraph:
     segment: dict
     num_segments: int
     traced: bool
-    _upstream_cache: dict = field(default_factory=dict, repr=False)
 
     def upstream(self, keep) -> dict:
         """unit → nearest upstream units among those where ``keep(unit name)`` holds."""

@@ -12,9 +12,14 @@
 Where the paper is silent (its footnote 3 defers the formula to a later version):
 
 * score = shape score (DPIAT's) × weighted mean of four feature similarities in [0, 1]:
-  position ``1 − |Δ segment / #segments|``, depth ``1 − |Δ longest-path depth / max depth|``,
-  branch ``1`` when both lie on (or both off) their network's longest chain (HMT's), activation
-  ``1`` when the first activation after both is the same. Weights: ``weights=``.
+  position ``1 − |Δ segment / #segments|``; depth ``1 − |Δ longest-path depth / max depth|``;
+  branch: the execution path inside the segment — the unit types from the segment's start up
+  to the tensor (Sec. 3.1, Fig. 3; a conv step says whether it is pointwise or depthwise),
+  compared by their common tail over the longer path, halved
+  when one lies on its network's longest chain (HMT's) and the other on a side branch;
+  activation ``1`` when the first activation after both is the same. Weights: ``weights=``.
+  Without the path, an inverted residual's expand-conv BN was matched from the depthwise-conv
+  BN of the same block (same shape, nearly the same depth).
 * One unit (a layer's weight, bias and BN statistics) is matched as a whole, not tensor by
   tensor, so a BatchNorm's mean and variance come from the same layer as its weight.
 * The paper mixes "in cases where we do not have a sure match"; a match scoring 1 (same shape,
@@ -36,25 +41,59 @@ from .hmt import longest_chain
 from .ops import combo
 from .units import Network
 
-DEFAULT_WEIGHTS = dict(position=0.3, depth=0.3, branch=0.2, activation=0.2)
+DEFAULT_WEIGHTS = dict(position=0.25, depth=0.25, branch=0.3, activation=0.2)
+
+
+PATH_LENGTH = 8  # units of the execution path compared (the segment is often shorter)
 
 
 def path_features(net: Network) -> dict:
-    """Per unit, in ``net.units`` order: position, depth (both in [0, 1]), on-main-chain flag
-    and activation name."""
+    """Per unit, in ``net.units`` order: position and depth (both in [0, 1]), on-main-chain
+    flag, activation name, and hashes of the last 1..PATH_LENGTH steps of its execution path
+    (the units from the start of its segment up to it) with the path's length."""
     graph = net.graph
     depth = graph.depth()
     chain, followers = longest_chain(net)
     main = set(chain) | {f for layer in chain for f in followers.get(layer, ())}
     max_depth = max(depth.values(), default=1)
     last_segment = max(graph.num_segments - 1, 1)
+    paths = {}
+    for name in graph.order:  # follow the first input back while inside the same segment
+        parents = [p for p in graph.inputs[name] if graph.segment[p] == graph.segment[name]]
+        paths[name] = (paths[parents[0]] if parents else ())[-(PATH_LENGTH - 1):] + \
+            (_operand(net.unit[name]),)
     names = [u.name for u in net.units]
+    suffixes = np.full((len(names), PATH_LENGTH), -1, dtype=np.int64)
+    for row, name in enumerate(names):
+        path = paths[name]
+        for k in range(1, len(path) + 1):
+            suffixes[row, k - 1] = hash(path[-k:]) & (2**62 - 1)
     return dict(
         position=np.array([graph.segment[n] / last_segment for n in names]),
         depth=np.array([depth[n] / max_depth for n in names]),
-        branch=np.array([n in main for n in names], dtype=float),
+        main=np.array([n in main for n in names], dtype=float),
         activation=np.array([graph.activation[n] for n in names], dtype=object),
+        suffixes=suffixes,
+        path_length=np.array([len(paths[n]) for n in names]),
     )
+
+
+def _operand(unit) -> tuple:
+    """A path step, free of widths and kernel sizes (which differ between the networks): the
+    unit type, and for convolutions whether it is pointwise and whether it is depthwise."""
+    if unit.kind.startswith('conv') and len(unit.shape) > 2:
+        return unit.kind, all(k == 1 for k in unit.shape[2:]), unit.shape[1] == 1
+    return (unit.kind,)
+
+
+def branch_similarity(f_t: dict, f_s: dict) -> np.ndarray:
+    """(n, m): common tail of the two execution paths over the longer one, halved when one
+    unit is on its network's longest chain and the other is not (a shortcut)."""
+    same = (f_t['suffixes'][:, None, :] == f_s['suffixes'][None]) \
+        & (f_t['suffixes'][:, None, :] >= 0)                                 # (n, m, L)
+    common = np.cumprod(same, axis=-1).sum(-1)                               # (n, m)
+    longer = np.maximum(f_t['path_length'][:, None], f_s['path_length'][None])
+    return common / longer * np.where(f_t['main'][:, None] == f_s['main'][None], 1.0, 0.5)
 
 
 class TLI(Method):
@@ -95,7 +134,7 @@ class TLI(Method):
         features = (
             w['position'] * (1 - np.abs(f_t['position'][:, None] - f_s['position'][None]))
             + w['depth'] * (1 - np.abs(f_t['depth'][:, None] - f_s['depth'][None]))
-            + w['branch'] * (f_t['branch'][:, None] == f_s['branch'][None])
+            + w['branch'] * branch_similarity(f_t, f_s)
             + w['activation'] * (f_t['activation'][:, None] == f_s['activation'][None]))
         return shape * features
 
