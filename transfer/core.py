@@ -13,6 +13,7 @@ import torch.nn as nn
 from .dpiat import DPIAT
 from .hmt import HMT
 from .report import TensorRecord, TransferReport
+from .similarity import similarity
 from .tli import TLI
 from .units import Network
 
@@ -98,12 +99,11 @@ def _transfer(source, target, method, algorithm, exclude, strict, min_coverage, 
     src, dst = Network(source), Network(target)
     sim, plan, notes = None, None, []
     if min_similarity is not None:
-        from .similarity import similarity
         sim = similarity(source, target)
         if sim < min_similarity:
             notes.append(f'refused: similarity {sim:.3f} < min_similarity {min_similarity}; '
                          'the target keeps its initialization')
-            warnings.warn(notes[-1], stacklevel=2)
+            warnings.warn(notes[-1], stacklevel=3)
     if not notes:
         plan = algorithm.match(src, dst)
         notes += plan.notes
@@ -112,7 +112,7 @@ def _transfer(source, target, method, algorithm, exclude, strict, min_coverage, 
                             time.perf_counter() - start, sim, notes)
     if report.num_transferred == 0 and plan is not None:
         warnings.warn(f'{method}: nothing in {report.source} fits {report.target}; '
-                      'coverage is 0 and the target keeps its initialization', stacklevel=2)
+                      'coverage is 0 and the target keeps its initialization', stacklevel=3)
     missing = report.untouched + report.skipped
     if strict and missing:
         raise IncompleteTransferError(
