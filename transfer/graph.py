@@ -91,11 +91,16 @@ class _UnitTracer(fx.Tracer):
                 or super().is_leaf_module(m, qualname))
 
 
+def _prefixes(module_name: str) -> list:
+    """'a.b.c' -> ['a', 'a.b', 'a.b.c']."""
+    parts = module_name.split('.') if module_name else []
+    return ['.'.join(parts[:k]) for k in range(1, len(parts) + 1)]
+
+
 def _leaf_modules(net: Network) -> set:
     owners = {u.module for u in net.units}
-    nested = {o for o in owners for other in owners
-              if other != o and (o == '' or other.startswith(o + '.'))}
-    return owners - nested
+    ancestors = {p for o in owners for p in _prefixes(o)[:-1]} | ({''} if owners - {''} else set())
+    return owners - ancestors
 
 
 def _target_name(node: fx.Node) -> str:
@@ -117,9 +122,10 @@ def build_unit_graph(net: Network) -> UnitGraph:
 
 
 def _reduce(net: Network, graph: fx.Graph) -> UnitGraph:
-    units_of_module: dict = {}
+    units_under: dict = {}  # module -> units of it and its submodules (a leaf holds them all)
     for unit in net.units:
-        units_of_module.setdefault(unit.module, []).append(unit.name)
+        for prefix in _prefixes(unit.module) or ['']:
+            units_under.setdefault(prefix, []).append(unit.name)
     param_unit = {key: u.name for u in net.units if u.kind.startswith('param:')
                   for key in u.keys.values()}
 
@@ -138,9 +144,7 @@ def _reduce(net: Network, graph: fx.Graph) -> UnitGraph:
             continue
         upstream = list(dict.fromkeys(u for i in data for u in feeders[i]))
         if node.op == 'call_module':
-            prefix = node.target + '.'
-            params = [n for module, names in units_of_module.items()
-                      if module == node.target or module.startswith(prefix) for n in names]
+            params = units_under.get(node.target, [])
         applied = [u for u in dict.fromkeys(params) if u not in inputs]  # first use only
         if len(data) >= 2 and _target_name(node).lower().rstrip('_') in _MERGES:
             current_segment += 1
