@@ -97,7 +97,8 @@ def train(model, x, y, epochs, seed, lr, batch, evaluate=None):
 @torch.no_grad()
 def accuracy(model, x, y, batch=500):
     model.eval()
-    hits = sum((model(xb).argmax(1) == yb).sum().item() for xb, yb in zip(x.split(batch), y.split(batch)))
+    hits = sum((model(xb).argmax(1) == yb).sum().item()
+               for xb, yb in zip(x.split(batch), y.split(batch)))
     return hits / len(x)
 
 
@@ -145,8 +146,8 @@ def main():
         model = Classifier(*spec)
         train(model, fx, fy, args.source_epochs, seed=0, lr=args.lr, batch=64)
         sources[name] = model.eval()
-        print(f'source {name:<12} Fashion-MNIST test accuracy {accuracy(model, fx_test, fy_test):.3f}'
-              f'  ({time.time() - start:.0f} s)')
+        print(f'source {name:<12} Fashion-MNIST test accuracy '
+              f'{accuracy(model, fx_test, fy_test):.3f}  ({time.time() - start:.0f} s)')
 
     # ---- 2. pairs
     evaluate = lambda m: accuracy(m, dx_test, dy_test)  # noqa: E731
@@ -168,7 +169,8 @@ def main():
                                         evaluate)
                     row[method + '_cov'] = report.coverage
                 rows.append(row)
-                print(f'{s_name:>12} -> {t_name:<18} seed {seed} done ({time.time() - start:.0f} s)')
+                print(f'{s_name:>12} -> {t_name:<18} seed {seed} done '
+                      f'({time.time() - start:.0f} s)')
 
     # ---- report
     def final(row, key):

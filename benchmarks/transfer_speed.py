@@ -47,7 +47,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--models', nargs='+', default=list(FAMILIES))
     parser.add_argument('--methods', nargs='+', type=parse_method,
-                        default=[parse_method(m) for m in ('dpiat', 'hmt', 'hmt:align=stretch', 'tli')],
+                        default=[parse_method(m)
+                                 for m in ('dpiat', 'hmt', 'hmt:align=stretch', 'tli')],
                         help='method[:key=value,...], e.g. tli:top_k=3')
     args = parser.parse_args()
     specs = [spec for spec, _, _ in args.methods]
@@ -66,7 +67,8 @@ def main():
                 seconds = time.perf_counter() - start
             results[spec, src, dst] = (seconds, report.coverage)
 
-    short = {name: name.replace('efficientnet_', 'effnet_').replace('_100', '') for name in args.models}
+    short = {name: name.replace('efficientnet_', 'effnet_').replace('_100', '')
+             for name in args.models}
     width = max(len(s) for s in short.values())
     for method in specs:
         print(f'\n{method}: coverage of target tensors (%), rows source, columns target')

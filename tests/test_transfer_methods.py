@@ -7,14 +7,10 @@ import torch
 import transfer
 from transfer import transfer_weights
 from transfer.ops import center_crop, combo, cyclic_stack, interpolate_kernel
-from transfer_nets import PlainNet5, ResNet8, TokenNet, outputs, randomize, vgg11
+from transfer_nets import PlainNet5, ResNet8, TokenNet, outputs, randomize, snapshot, vgg11
 
 METHODS = sorted(transfer.METHODS)
 IMAGES = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-
-
-def snapshot(model):
-    return {k: v.clone() for k, v in model.state_dict().items()}
 
 
 def assert_same_outputs(a, b, *inputs):
@@ -108,7 +104,8 @@ def test_center_crop_of_a_larger_source():
 def test_hmt_paper_pairs(method, pair):
     """HMT Table 2's pairs: every target tensor reports where it came from, and recomputing
     it from that source gives the target's value."""
-    src = randomize(vgg11() if pair.startswith('vgg') else timm.create_model('resnet18', num_classes=10))
+    src = vgg11() if pair.startswith('vgg') else timm.create_model('resnet18', num_classes=10)
+    src = randomize(src)
     dst = randomize(PlainNet5() if pair.endswith('5') else ResNet8(), 1)
     before = snapshot(dst)
     report = transfer_weights(src, dst, method)
@@ -128,8 +125,9 @@ def test_hmt_chain_order_vgg_to_plainnet():
     report = transfer_weights(src, dst, 'hmt')
     # l-th conv of the target chain from the l-th conv of VGG-11's chain, l <= 4
     convs = [k for k in src.state_dict() if k.endswith('weight') and src.state_dict()[k].dim() == 4]
-    for l, target_conv in enumerate(['features.0.0', 'features.2.0', 'features.4.0', 'features.6.0']):
-        assert report[f'{target_conv}.weight'].source == convs[l]
+    for layer, target_conv in enumerate(['features.0.0', 'features.2.0', 'features.4.0',
+                                         'features.6.0']):
+        assert report[f'{target_conv}.weight'].source == convs[layer]
     assert report['head.2.weight'].source == '3.weight'   # linear from linear
     assert torch.equal(dst.head[2].weight, src[3].weight[:, :256])
 

@@ -10,13 +10,10 @@ import torch.nn as nn
 import transfer
 from transfer import IncompleteTransferError, recalibrate_bn, transfer_weights
 from transfer.dpiat import DPIAT
-from transfer_nets import PlainNet5, ResNet8, TokenNet, Untraceable, outputs, randomize
+from transfer_nets import (PlainNet5, ResNet8, TokenNet, Untraceable, outputs, randomize,
+                           snapshot)
 
 METHODS = sorted(transfer.METHODS)
-
-
-def snapshot(model):
-    return {k: v.clone() for k, v in model.state_dict().items()}
 
 
 def unchanged(model, before):

@@ -55,15 +55,17 @@ def test_cli_writes_checkpoint_and_report(tmp_path, capsys):
     cfg.write_text("model = dict(type='AllocatedResNet', space='resnet_basic', "
                    "stage_blocks=(1, 1, 1, 1))\n")
     out = tmp_path / 'out' / 'dst.pth'
-    report = transfer_tool.main(['timm:resnet10t', str(cfg), '--src-ckpt', str(tmp_path / 'src.pth'),
-                                 '--num-classes', '10', '--method', 'hmt', '--out', str(out),
+    report = transfer_tool.main(['timm:resnet10t', str(cfg), '--src-ckpt',
+                                 str(tmp_path / 'src.pth'), '--num-classes', '10',
+                                 '--method', 'hmt', '--out', str(out),
                                  '--opt', 'align=stretch', '--rows', '3'])
     printed = capsys.readouterr().out
     assert 'hmt: resnet10t -> AllocatedResNet' in printed and f'wrote {out}' in printed
     assert torch.load(out, weights_only=True)['meta']['transfer']['method'] == 'hmt'
     assert (tmp_path / 'out' / 'dst.transfer.json').exists() and report.coverage > 0.5
     # the stem: resnet10t's first 3x3 conv (24 channels) -> a 7x7 conv with 64 channels
-    expected = cyclic_stack(interpolate_kernel(source.conv1[0].weight.detach(), (7, 7)), (64, 3, 7, 7))
+    stem = source.conv1[0].weight.detach()                                  # (24, 3, 3, 3)
+    expected = cyclic_stack(interpolate_kernel(stem, (7, 7)), (64, 3, 7, 7))
     torch.testing.assert_close(read_state_dict(out)['conv1.weight'], expected)
     with pytest.raises(ValueError, match="timm has no model 'resnet_nope'"):
         transfer_tool.main(['timm:resnet_nope', str(cfg), '--out', str(out)])

@@ -29,7 +29,8 @@ class PlainNet5(nn.Module):
             layers += [conv_bn(cin, w, kernel)] + ([nn.MaxPool2d(2)] if i < 3 else [])
             cin = w
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(cin, num_classes))
 
     def forward(self, x):
         return self.head(self.features(x))
@@ -40,7 +41,8 @@ class Block(nn.Module):
         super().__init__()
         self.conv1 = conv_bn(cin, cout, 3, stride)
         self.conv2 = conv_bn(cout, cout, 3)
-        self.shortcut = nn.Identity() if cin == cout and stride == 1 else conv_bn(cin, cout, 1, stride)
+        same = cin == cout and stride == 1
+        self.shortcut = nn.Identity() if same else conv_bn(cin, cout, 1, stride)
 
     def forward(self, x):
         return self.conv2(self.conv1(x)) + self.shortcut(x)
@@ -113,3 +115,7 @@ def randomize(model, seed=0):
                 values = torch.randn(tensor.shape, generator=gen) * 0.2
                 tensor.copy_(values.abs() + 0.5 if name.endswith('running_var') else values)
     return model
+
+
+def snapshot(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}

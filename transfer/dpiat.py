@@ -28,7 +28,7 @@ import numpy as np
 
 from .base import Method, Plan
 from .ops import center_crop
-from .units import Network, is_layer
+from .units import Network, is_layer, module_prefixes
 
 _BLOCK = 'block'
 _UP, _LEFT, _MATCH = 0, 1, 2
@@ -42,10 +42,7 @@ def standardize(net: Network) -> list:
     own: dict = {}
     for unit in net.units:
         own.setdefault(unit.module, []).append(index[unit.name])
-    has_units = {''}  # modules with units in their subtree: every prefix of an owner
-    for owner in own:
-        parts = owner.split('.') if owner else []
-        has_units.update('.'.join(parts[:k]) for k in range(1, len(parts) + 1))
+    has_units = {''} | {p for owner in own for p in module_prefixes(owner)}  # in the subtree
     kinds = [u.kind for u in net.units]
 
     def visit(name, module, level):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch.fx as fx
 import torch.nn as nn
 
-from .units import Network, is_layer, is_norm
+from .units import Network, is_layer, module_prefixes
 
 ACTIVATIONS = {'relu', 'relu6', 'silu', 'swish', 'gelu', 'gelutanh', 'quickgelu', 'sigmoid',
                'hardswish', 'hard_swish', 'hardsigmoid', 'hard_sigmoid', 'tanh', 'leakyrelu',
@@ -91,15 +91,11 @@ class _UnitTracer(fx.Tracer):
                 or super().is_leaf_module(m, qualname))
 
 
-def _prefixes(module_name: str) -> list:
-    """'a.b.c' -> ['a', 'a.b', 'a.b.c']."""
-    parts = module_name.split('.') if module_name else []
-    return ['.'.join(parts[:k]) for k in range(1, len(parts) + 1)]
-
-
 def _leaf_modules(net: Network) -> set:
     owners = {u.module for u in net.units}
-    ancestors = {p for o in owners for p in _prefixes(o)[:-1]} | ({''} if owners - {''} else set())
+    ancestors = {p for o in owners for p in module_prefixes(o)[:-1]}
+    if owners - {''}:
+        ancestors.add('')  # the root holds every other owner
     return owners - ancestors
 
 
@@ -124,7 +120,7 @@ def build_unit_graph(net: Network) -> UnitGraph:
 def _reduce(net: Network, graph: fx.Graph) -> UnitGraph:
     units_under: dict = {}  # module -> units of it and its submodules (a leaf holds them all)
     for unit in net.units:
-        for prefix in _prefixes(unit.module) or ['']:
+        for prefix in module_prefixes(unit.module) or ['']:
             units_under.setdefault(prefix, []).append(unit.name)
     param_unit = {key: u.name for u in net.units if u.kind.startswith('param:')
                   for key in u.keys.values()}
@@ -197,14 +193,15 @@ def _inner_activation(module: nn.Module) -> str | None:
 
 
 def _mark_activation(act, units, inputs, activation, net):
-    """``act`` follows ``units``; through a norm layer it also follows the layer before it."""
+    """``act`` follows ``units``; through a norm layer (or a bare parameter) it also follows the
+    layer before it."""
     stack = list(units)
     while stack:
         name = stack.pop()
         if activation.get(name):
             continue
         activation[name] = act
-        if is_norm(net.unit[name].kind) or not is_layer(net.unit[name].kind):
+        if not is_layer(net.unit[name].kind):
             stack.extend(p for p in inputs.get(name, ()) if not activation.get(p))
 
 

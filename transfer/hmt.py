@@ -38,7 +38,7 @@ def longest_chain(net: Network) -> tuple:
             continue
         parents = [p for p in upstream[name] if p in length]
         best = max(parents, key=lambda p: length[p], default=None)  # first of equals: main path
-        length[name] = 1 + (length[best] if best else 0)
+        length[name] = 1 + (length[best] if best is not None else 0)
         previous[name] = best
     chain, end = [], None
     for name, n in length.items():  # the last of the longest: ends at the head

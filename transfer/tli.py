@@ -5,9 +5,9 @@
    of the same type on its *depth*, *branch*, *activation*, *position from the head* and
    *shape* — O(nm), one vectorized score matrix.
 2. **Multiple matches** (Sec. 3.3): the top-K source units are mixed with softmax weights.
-3. **Injection** (Sec. 3.2): ``λ · center_crop + (1 − λ) · resize`` with λ = 0.75; equal shapes
-   copy exactly, as classic fine-tuning would. BatchNorm is injected like any tensor (its
-   statistics too), switchable with ``bn=False`` as in the paper's Sec. 4.2.2 ablation.
+3. **Injection** (Sec. 3.2): ``λ · center_crop + (1 − λ) · resize`` with λ = 0.75; equal
+   shapes copy exactly, as classic fine-tuning would. BatchNorm is injected like any tensor
+   (its statistics too), switchable with ``bn=False`` as in the paper's Sec. 4.2.2 ablation.
 
 Where the paper is silent (its footnote 3 defers the formula to a later version):
 

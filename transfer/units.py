@@ -9,7 +9,8 @@ per tensor, of kind ``'param:<name>'``, so a ``cls_token`` can only ever meet an
 ``cls_token``.
 
     >>> import torch.nn as nn
-    >>> net = Network(nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.Linear(8, 2)))
+    >>> net = Network(nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(),
+    ...                             nn.Linear(8, 2)))
     >>> [(u.name, u.kind, u.shape) for u in net.units]
     [('0', 'conv2d', (8, 3, 3, 3)), ('1', 'batchnorm', (8,)), ('3', 'linear', (2, 8))]
     >>> net.units[1].keys
@@ -39,7 +40,6 @@ _KNOWN_KINDS = (
     (nn.GroupNorm, 'groupnorm'),
 )
 LAYER_KINDS = ('conv', 'conv_transpose', 'linear', 'embedding')  # prefixes; conv2d etc.
-NORM_KINDS = ('batchnorm', 'instancenorm', 'layernorm', 'groupnorm')
 
 
 def is_layer(kind: str) -> bool:
@@ -47,8 +47,10 @@ def is_layer(kind: str) -> bool:
     return kind.startswith(LAYER_KINDS)
 
 
-def is_norm(kind: str) -> bool:
-    return kind in NORM_KINDS
+def module_prefixes(module_name: str) -> list:
+    """The module and its ancestors, outermost first: 'a.b.c' -> ['a', 'a.b', 'a.b.c']."""
+    parts = module_name.split('.') if module_name else []
+    return ['.'.join(parts[:k]) for k in range(1, len(parts) + 1)]
 
 
 @dataclass(frozen=True)
