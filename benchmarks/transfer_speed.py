@@ -4,7 +4,8 @@
     python benchmarks/transfer_speed.py --models resnet18 resnet34 --methods dpiat hmt:align=stretch
 
 Goal: median <= 1 s per pair on CPU, and >= 90% of target tensors covered for pairs of the
-same family. Each transfer is timed cold: the DPIAT block cache is cleared first and the
+same family. Last, ``rank_sources`` ranks a pool of 20 models (the 12 plus ``EXTRA_POOL``) for
+one target, timed cold (fingerprints built) and warm (cached). Each transfer is timed cold: the DPIAT block cache is cleared first and the
 networks' units and graphs are rebuilt by ``transfer_weights``; building the timm models
 (``pretrained=False``) is not timed.
 """
@@ -16,7 +17,7 @@ import warnings
 
 import timm
 
-from transfer import METHODS, transfer_weights
+from transfer import METHODS, rank_sources, transfer_weights
 from transfer.dpiat import _align_blocks
 
 FAMILIES = {
@@ -26,6 +27,9 @@ FAMILIES = {
     'rexnet_100': 'rexnet', 'mnasnet_100': 'mnasnet', 'semnasnet_100': 'mnasnet',
     'mobilenetv2_100': 'mobilenetv2',
 }
+
+EXTRA_POOL = ['resnet26', 'resnet101', 'efficientnet_b3', 'mixnet_l', 'rexnet_150',
+              'mobilenetv3_large_100', 'regnetx_016', 'densenet121']
 
 
 def parse_method(spec: str) -> tuple:
@@ -91,6 +95,17 @@ def main():
               f'{sum(s > 1 for s in seconds):>12}{statistics.mean(covers):>10.1%}'
               f'{same_text:>25}{ok:>20}')
     print('goal: median <= 1 s per pair; >= 90% of target tensors covered for same-family pairs')
+
+    pool = dict(models, **{n: timm.create_model(n, pretrained=False) for n in EXTRA_POOL})
+    target = timm.create_model('efficientnet_b0', pretrained=False)
+    for label in ('cold', 'warm'):
+        if label == 'cold':
+            _align_blocks.cache_clear()
+        start = time.perf_counter()
+        ranking = rank_sources(target, pool)
+        print(f'rank_sources, {len(pool)} models for a new efficientnet_b0, {label}: '
+              f'{time.perf_counter() - start:.2f} s')
+    print('  top 5: ' + ', '.join(f'{name} {score:.2f}' for name, score in ranking[:5]))
 
 
 if __name__ == '__main__':
