@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 import timm
 import torch
+import torchvision
 from mmdet.models.backbones import MobileNetV2 as MMDetMobileNetV2
 from mmdet.models.backbones import ResNet as MMDetResNet
 
@@ -98,3 +99,14 @@ def test_mmdet_resnet_into_allocated_resnet(method):
         source.eval(), target.eval()
         for a, b in zip(source(x), target(x)):
             assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize('method', ['dpiat', 'tli'])
+def test_torchvision_resnet_into_timm_resnet(method):
+    # Same layout and names, different classes: an exact transfer, outputs equal.
+    source = randomize(torchvision.models.resnet18(num_classes=10))
+    target = timm.create_model('resnet18', num_classes=10)
+    report = transfer_weights(source, target, method, strict=True)
+    assert report.ops == {'copy': len(source.state_dict())}
+    with torch.no_grad():
+        assert torch.equal(source.eval()(IMAGES), target.eval()(IMAGES))
