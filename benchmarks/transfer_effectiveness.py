@@ -1,0 +1,224 @@
+"""Does a transferred initialization beat random init? Fashion-MNIST sources -> digits targets.
+
+    python benchmarks/transfer_effectiveness.py                 # ~5-8 min on 2 CPU cores
+    python benchmarks/transfer_effectiveness.py --epochs 5 --seeds 0 1
+
+1. Train each source (small super-network children, see SOURCES) on Fashion-MNIST.
+2. For every source -> target pair (different architectures) and every method, transfer into
+   the target's random initialization (the classifier head is excluded: other labels), then
+   fine-tune N epochs on digits; the same target from the same random init, with the same
+   data order, is the baseline. Printed: test accuracy per method and random, the ratio
+   transfer / random (DPIAT's "effectiveness": 1.6x on average in its paper, some pairs 0.37x).
+3. A guard refuses sources with similarity < 0.5 (TLI's appendix: below 0.5 architectures are
+   "significantly different"); a refused pair keeps the random init, i.e. ratio 1 exactly.
+4. ``rank_sources`` ranks the source pool for each target; Kendall tau between its similarity
+   and the measured ratios, per target and over all pairs.
+
+Goal: mean ratio >= 1.6 for the best method and no pair below 1.0. Images are resized to
+24x24 (Fashion 28 -> 24, digits 8 -> 24) and grey is repeated to 3 channels. Training runs on
+one thread: on this shared 2-core machine two intra-op threads were 5-20x slower.
+"""
+import argparse
+import copy
+import statistics
+import time
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from scipy.stats import kendalltau
+
+from supernet import build_backbone, get_space
+from supernet.datasets import load_digits, load_fashion_mnist
+from transfer import METHODS, rank_sources, transfer_weights
+
+# name -> (space, width multiplier, allocation or None for the space's default)
+SOURCES = {
+    'resnet18/4': ('resnet_basic', 0.25, (2, 2, 2, 2)),
+    'mbv2/2': ('mobilenet_v2', 0.5, None),
+    'mnasnet/2': ('mnasnet', 0.5, None),
+}
+TARGETS = {
+    'resnet10x3/8': ('resnet_basic', 0.375, (1, 1, 1, 1)),        # shallower and wider
+    'resnet(2,2,8,2)/4': ('resnet_basic', 0.25, (2, 2, 8, 2)),    # layer3 deeper than max 6
+    'mnasnet(2x5)/2': ('mnasnet', 0.5, (2, 2, 2, 2, 2)),
+}
+GUARD = 0.5
+
+
+class Classifier(nn.Module):
+    """A super-network child backbone, global average pooling and a linear head."""
+
+    def __init__(self, space, width, allocation, num_classes=10):
+        super().__init__()
+        space = get_space(space).scaled(width, small_input=True)
+        allocation = allocation or space.default_depths  # None would build the super-network
+        if space.family == 'resnet':
+            self.backbone = build_backbone(space, allocation, out_indices=(3,))
+            channels = space.stages[-1].channels
+        else:
+            self.backbone = build_backbone(space, allocation, out_indices=(7,))  # conv2
+            channels = space.head_channels
+        self.head = nn.Linear(channels, num_classes)
+
+    def forward(self, x):                                   # (B, 3, H, W)
+        return self.head(self.backbone(x)[-1].mean((2, 3)))  # (B, classes)
+
+
+def prepare(images: np.ndarray, size: int, mean=None, std=None):
+    """uint8 (N, h, w) -> float (N, 3, size, size), standardized with the train split's stats."""
+    x = torch.from_numpy(images).float().div(255).unsqueeze(1)
+    x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
+    mean = x.mean().item() if mean is None else mean
+    std = x.std().item() if std is None else std
+    return ((x - mean) / std).expand(-1, 3, -1, -1).contiguous(), mean, std
+
+
+def train(model, x, y, epochs, seed, lr, batch, evaluate=None):
+    """Adam, cross-entropy, shuffled with ``seed``; a plain loop: the data are small in-memory
+    tensors. Returns the accuracies ``evaluate(model)`` after each epoch."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    curve = []
+    for _ in range(epochs):
+        model.train()
+        for index in torch.randperm(len(x), generator=order).split(batch):
+            loss = F.cross_entropy(model(x[index]), y[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if evaluate:
+            curve.append(evaluate(model))
+    return curve
+
+
+@torch.no_grad()
+def accuracy(model, x, y, batch=500):
+    model.eval()
+    hits = sum((model(xb).argmax(1) == yb).sum().item()
+               for xb, yb in zip(x.split(batch), y.split(batch)))
+    return hits / len(x)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--epochs', type=int, default=3, help='target fine-tuning epochs (N)')
+    parser.add_argument('--target-train', type=int, default=500, help='digits used to fine-tune')
+    parser.add_argument('--target-test', type=int, default=600, help='digits used to test')
+    parser.add_argument('--source-train', type=int, default=8000, help='Fashion-MNIST images')
+    parser.add_argument('--source-epochs', type=int, default=2)
+    parser.add_argument('--size', type=int, default=24)
+    parser.add_argument('--lr', type=float, default=1e-3)
+    parser.add_argument('--batch', type=int, default=32)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    warnings.filterwarnings('ignore')
+    start = time.time()
+    methods = sorted(METHODS)
+
+    # ---- data: Fashion-MNIST (source domain), digits (target domain, other labels)
+    rng = np.random.default_rng(0)
+    f_images, f_labels = load_fashion_mnist('train')
+    pick = rng.permutation(len(f_images))[:args.source_train]
+    fx, f_mean, f_std = prepare(f_images[pick], args.size)
+    fy = torch.from_numpy(f_labels[pick])
+    f_test_images, f_test_labels = load_fashion_mnist('test')
+    fx_test, _, _ = prepare(f_test_images[:2000], args.size, f_mean, f_std)
+    fy_test = torch.from_numpy(f_test_labels[:2000])
+    d_images, d_labels = load_digits()
+    perm = rng.permutation(len(d_images))
+    train_idx, test_idx = perm[:args.target_train], perm[args.target_train:][:args.target_test]
+    dx, d_mean, d_std = prepare(d_images[train_idx], args.size)
+    dy = torch.from_numpy(d_labels[train_idx])
+    dx_test, _, _ = prepare(d_images[test_idx], args.size, d_mean, d_std)
+    dy_test = torch.from_numpy(d_labels[test_idx])
+    print(f'source: Fashion-MNIST {len(fx)} train / {len(fx_test)} test; target: digits '
+          f'{len(dx)} train / {len(dx_test)} test; {args.size}x{args.size}; fine-tune '
+          f'{args.epochs} epochs, Adam lr {args.lr}, batch {args.batch}, seeds {args.seeds}')
+
+    # ---- 1. sources
+    sources = {}
+    for name, spec in SOURCES.items():
+        torch.manual_seed(0)
+        model = Classifier(*spec)
+        train(model, fx, fy, args.source_epochs, seed=0, lr=args.lr, batch=64)
+        sources[name] = model.eval()
+        print(f'source {name:<12} Fashion-MNIST test accuracy '
+              f'{accuracy(model, fx_test, fy_test):.3f}  ({time.time() - start:.0f} s)')
+
+    # ---- 2. pairs
+    evaluate = lambda m: accuracy(m, dx_test, dy_test)  # noqa: E731
+    rows = []  # dicts per (target, source)
+    for t_name, spec in TARGETS.items():
+        similarities = dict(rank_sources(Classifier(*spec), sources))
+        for seed in args.seeds:
+            torch.manual_seed(seed)
+            init = Classifier(*spec)
+            random_curve = train(copy.deepcopy(init), dx, dy, args.epochs, seed, args.lr,
+                                 args.batch, evaluate)
+            for s_name, source in sources.items():
+                row = dict(target=t_name, source=s_name, seed=seed, sim=similarities[s_name],
+                           random=random_curve)
+                for method in methods:
+                    model = copy.deepcopy(init)
+                    report = transfer_weights(source, model, method, exclude='head.*')
+                    row[method] = train(model, dx, dy, args.epochs, seed, args.lr, args.batch,
+                                        evaluate)
+                    row[method + '_cov'] = report.coverage
+                rows.append(row)
+                print(f'{s_name:>12} -> {t_name:<18} seed {seed} done '
+                      f'({time.time() - start:.0f} s)')
+
+    # ---- report
+    def final(row, key):
+        return row[key][-1]
+
+    print(f'\ntest accuracy after {args.epochs} epochs (ratio = method / random); curves per epoch')
+    header = f'{"source -> target":<34}{"sim":>6}{"random":>8}' + ''.join(
+        f'{m:>15}' for m in methods) + '   coverage ' + '/'.join(methods)
+    print(header)
+    for row in rows:
+        cells = ''.join(f'{final(row, m):>7.3f} ({final(row, m) / final(row, "random"):4.2f}x)'
+                        for m in methods)
+        cover = '/'.join(f'{row[m + "_cov"]:.0%}' for m in methods)
+        print(f'{row["source"] + " -> " + row["target"]:<34}{row["sim"]:>6.2f}'
+              f'{final(row, "random"):>8.3f}{cells}   {cover}')
+    print('curves (accuracy after each epoch):')
+    for row in rows:
+        curves = '  '.join(f'{m} ' + ','.join(f'{a:.2f}' for a in row[m])
+                           for m in ['random'] + methods)
+        print(f'  {row["source"]} -> {row["target"]}: {curves}')
+
+    print(f'\n{"method":<8}{"mean ratio":>11}{"min":>7}{"pairs < 1":>10}'
+          f'{"guarded mean":>14}{"guarded min":>13}{"refused":>9}')
+    summary = {}
+    for m in methods:
+        ratios = [final(r, m) / final(r, 'random') for r in rows]
+        guarded = [q if r['sim'] >= GUARD else 1.0 for q, r in zip(ratios, rows)]
+        summary[m] = statistics.mean(ratios)
+        print(f'{m:<8}{statistics.mean(ratios):>11.2f}{min(ratios):>7.2f}'
+              f'{sum(q < 1 for q in ratios):>10}{statistics.mean(guarded):>14.2f}'
+              f'{min(guarded):>13.2f}{sum(r["sim"] < GUARD for r in rows):>9}')
+    best = max(summary, key=summary.get)
+    print(f'best method: {best} (goal: mean ratio >= 1.6 and no pair below 1.0; guard: '
+          f'similarity < {GUARD} -> keep random init)')
+
+    print('\nrank_sources vs measured ratio (Kendall tau)')
+    for m in methods:
+        taus = []
+        for t_name in TARGETS:
+            mine = [r for r in rows if r['target'] == t_name and r['seed'] == args.seeds[0]]
+            tau = kendalltau([r['sim'] for r in mine],
+                             [final(r, m) / final(r, 'random') for r in mine]).statistic
+            taus.append(f'{t_name} {tau:+.2f}')
+        overall = kendalltau([r['sim'] for r in rows],
+                             [final(r, m) / final(r, 'random') for r in rows]).statistic
+        print(f'  {m:<6} per target: {", ".join(taus)}; over all {len(rows)} pairs: {overall:+.2f}')
+    print(f'total {time.time() - start:.0f} s')
+
+
+if __name__ == '__main__':
+    main()
