@@ -1,0 +1,148 @@
+"""The detection search: a super-network Faster-RCNN fine-tuned with depth sampling on the
+embedded COCO set, then greedy-searched with DetectionEvaluator (BN recalibration + CocoMetric),
+resumable from its log."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from search import SearchLog, greedy_search
+from search.detection import DetectionEvaluator
+from supernet import build_backbone
+from supernet.batchnorm import batchnorms
+from supernet.datasets import write_coco_glyphs
+from supernet.engine import atomic_save
+from supernet.engine.launch import build_runner
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / 'configs/demo/supernet_faster_rcnn_glyphs.py'
+
+
+@pytest.fixture(scope='module')
+def glyphs(tmp_path_factory):
+    return write_coco_glyphs(tmp_path_factory.mktemp('glyphs'), num_train=4, num_val=3,
+                             canvas=(64, 80), scale=(0.75, 1.5))
+
+
+@pytest.fixture(scope='module')
+def runner(glyphs, tmp_path_factory):
+    """The demo super-network detector from a (random) source super-network checkpoint,
+    fine-tuned for two iterations with depth sampling."""
+    folder = tmp_path_factory.mktemp('search')
+    torch.manual_seed(0)
+    state = {f'backbone.{k}': v
+             for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
+    atomic_save({'state_dict': state, 'meta': {'space': 'resnet_bottleneck_demo'}},
+                folder / 'supernet.pth')
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(folder)
+    cfg.param_scheduler = []
+    runner = build_runner(cfg, data_root=str(glyphs), cfg_options={
+        'model.backbone.init_cfg.checkpoint': str(folder / 'supernet.pth'),
+        'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 3,
+        'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
+        'train_dataloader.num_workers': 0, 'val_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False, 'val_dataloader.persistent_workers': False,
+        'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 100,
+        'default_hooks.checkpoint.interval': 100, 'custom_hooks.0.record': True})
+    runner.train()
+    return runner
+
+
+def snapshot(model):
+    return ({k: v.clone() for k, v in model.state_dict().items()},
+            [m.training for m in model.modules()], model.backbone.allocation)
+
+
+def assert_unchanged(model, before):
+    state, modes, allocation = before
+    after = model.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in state.items())
+    assert [m.training for m in model.modules()] == modes
+    assert model.backbone.allocation == allocation
+
+
+def test_finetuning_samples_depths(runner):
+    records = [json.loads(line) for line in
+               (Path(runner.work_dir) / 'depth_samples.rank0.jsonl').read_text().splitlines()]
+    allocations = [tuple(r['allocation']) for r in records if 'allocation' in r]
+    assert len(allocations) == 2 and allocations[0] != allocations[1]
+    assert runner.model.backbone.allocation == (8, 10, 36, 14)  # evaluation: the deepest
+
+
+def test_greedy_search_two_steps_then_resume_from_the_log(runner, tmp_path):
+    model = runner.model
+    model.train()  # as after fine-tuning: the search must leave the modes as it found them
+    before = snapshot(model)
+    evaluate = DetectionEvaluator(runner, num_recal_batches=2)
+    # norm_eval=False, frozen_stages=1: the BatchNorms of layer2..layer4 are recalibrated
+    trainable = {id(m) for name in ('layer2', 'layer3', 'layer4')
+                 for m in batchnorms(getattr(model.backbone, name))}
+    assert {id(m) for m in evaluate.recal_bns} == trainable
+    assert len(evaluate.recal_batches) == 2
+
+    log_path = tmp_path / 'search.jsonl'
+    result = greedy_search('resnet_bottleneck_demo', 6, evaluate,
+                           log=SearchLog(log_path, meta={'space': 'resnet_bottleneck_demo'}))
+    assert [sum(r.allocation) for r in result.chain] == [4, 5, 6]
+    assert result.num_evaluated == 8 == len(evaluate.timings) == len(evaluate.results)
+    assert all(t['recalibration'] > 0 and t['evaluation'] > 0 for t in evaluate.timings)
+    for record in result.history:
+        metrics = evaluate.results[record.allocation]
+        assert record.score == metrics['coco/bbox_mAP'] and 'coco/bbox_mAP_50' in metrics
+    assert_unchanged(model, before)
+
+    def must_not_run(allocation):
+        raise AssertionError(f'{allocation} was evaluated again')
+    resumed = greedy_search('resnet_bottleneck_demo', 6, must_not_run, log=log_path)
+    assert resumed.num_evaluated == 0 and resumed.num_reused == 8
+    assert [r.allocation for r in resumed.chain] == [r.allocation for r in result.chain]
+
+    # a search killed after five candidates: only the missing three run on resume
+    lines = log_path.read_text().splitlines(keepends=True)
+    log_path.write_text(''.join(lines[:1 + 5]))  # meta line + five records
+    again = greedy_search('resnet_bottleneck_demo', 6, evaluate, log=log_path)
+    assert again.num_evaluated == 3 and len(evaluate.timings) == 8 + 3
+    assert [r.allocation for r in again.chain] == [r.allocation for r in result.chain]
+    assert_unchanged(model, before)
+
+
+def test_recalibration_follows_what_training_updates(runner):
+    model = runner.model
+    before = snapshot(model)
+    auto = DetectionEvaluator(runner, num_recal_batches=1)
+    stem_bn, layer3_bn = model.backbone.bn1, model.backbone.layer3[0].bn1
+    with torch.no_grad():
+        stem_bn.running_mean.fill_(7.0)
+        layer3_bn.running_mean.fill_(7.0)
+    frozen_stats = snapshot(model)
+    auto._recalibrate()
+    assert torch.all(stem_bn.running_mean == 7.0)  # frozen stage: statistics kept
+    assert not torch.all(layer3_bn.running_mean == 7.0)  # re-estimated
+    model.load_state_dict(frozen_stats[0])
+    auto((1, 1, 2, 1))
+    assert_unchanged(model, frozen_stats)
+
+    model.backbone.norm_eval = True  # BatchNorm frozen in training: nothing to recalibrate
+    try:
+        frozen = DetectionEvaluator(runner, num_recal_batches=1)
+        assert frozen.recal_bns == [] and frozen.recal_batches == []
+        assert len(DetectionEvaluator(runner, num_recal_batches=1, recalibrate=True).recal_bns) \
+            == len(batchnorms(model))
+    finally:
+        model.backbone.norm_eval = False
+        model.load_state_dict(before[0])
+    with pytest.raises(ValueError, match=r"recalibrate='yes': allowed \('auto', True, False\)"):
+        DetectionEvaluator(runner, recalibrate='yes')
+
+
+def test_an_annotation_file_listing_unscored_images_is_refused(glyphs, tmp_path):
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path)
+    runner = build_runner(cfg, data_root=str(glyphs), cfg_options={
+        'model.backbone.init_cfg': None, 'val_dataloader.dataset.indices': 2,
+        'val_evaluator.ann_file': str(glyphs / 'annotations/instances_val.json')})
+    with pytest.raises(ValueError, match='lists 3 images but the validation dataloader scores 2'):
+        DetectionEvaluator(runner, recalibrate=False)
