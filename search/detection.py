@@ -35,6 +35,7 @@ from supernet.engine.hooks import find_supernet
 
 from .engine import _loader, unwrapped
 from .evaluator import _restored_modes
+from .pipeline import EVALUATORS
 
 RECALIBRATE = ('auto', True, False)
 
@@ -192,3 +193,8 @@ def _check_ground_truth(evaluator, dataset):
                 "set val_evaluator.ann_file=None and add 'instances' to the meta_keys of the "
                 "test pipeline's PackDetInputs (CocoMetric then takes the ground truth from the "
                 'scored images), as configs/detection/faster_rcnn_supernet_fpn_coco.py does')
+
+
+# search.pipeline (tools/greedy_search.py) builds the evaluator named by search_cfg.evaluator.type;
+# `import search` runs this line, so the name resolves whatever the user imported.
+EVALUATORS.setdefault('detection', DetectionEvaluator)

@@ -146,3 +146,36 @@ def test_an_annotation_file_listing_unscored_images_is_refused(glyphs, tmp_path)
         'val_evaluator.ann_file': str(glyphs / 'annotations/instances_val.json')})
     with pytest.raises(ValueError, match='lists 3 images but the validation dataloader scores 2'):
         DetectionEvaluator(runner, recalibrate=False)
+
+
+def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
+    """search.pipeline.run_search (tools/greedy_search.py) on the super-network detector config,
+    its search_cfg naming the evaluator 'detection': fine-tune, search, log, result."""
+    from search import pipeline
+    assert pipeline.EVALUATORS['detection'] is DetectionEvaluator
+    torch.manual_seed(0)
+    state = {f'backbone.{k}': v
+             for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
+    atomic_save({'state_dict': state}, tmp_path / 'supernet.pth')
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path / 'search')
+    cfg.search_cfg.finetune_epochs = 1
+    cfg.search_cfg.evaluator.num_recal_batches = 1
+    options = {f'{loader}.{key}': value
+               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+               for key, value in (('dataset.data_root', str(glyphs)), ('num_workers', 0),
+                                  ('persistent_workers', False), ('batch_size', 2))}
+    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
+                    'param_scheduler': [], 'default_hooks.checkpoint.interval': 100})
+    try:
+        result = pipeline.run_search(cfg, str(tmp_path / 'supernet.pth'), budget=5,
+                                     progress=False, cfg_options=options)
+    finally:
+        torch.set_grad_enabled(True)  # run_search leaves gradients off for the search
+    assert [sum(r.allocation) for r in result.chain] == [4, 5]
+    assert result.num_evaluated == 4
+    log = [json.loads(line) for line in (tmp_path / 'search/search_log.jsonl').read_text()
+           .splitlines()]
+    assert log[0]['meta']['evaluator'] == dict(type='detection', num_recal_batches=1,
+                                               recalibrate='auto')
+    assert (tmp_path / 'search/result.json').exists()

@@ -39,6 +39,8 @@ val_evaluator = dict(ann_file=None)
 test_evaluator = val_evaluator
 
 # For tools/greedy_search.py (search.pipeline): fine-tune for the 1x schedule (the paper does not
-# give the super-network's COCO schedule), then score candidates with DetectionEvaluator.
+# give the super-network's COCO schedule), then score candidates with DetectionEvaluator. That
+# tool has no --auto-scale-lr, so the LR (0.04 at batch 64) is scaled here: 8 GPUs x 2 -> 0.01.
+auto_scale_lr = dict(enable=True)
 search_cfg = dict(finetune_epochs=12,
                   evaluator=dict(type='detection', num_recal_batches=20, recalibrate='auto'))
