@@ -14,6 +14,8 @@ from itertools import islice
 import torch
 from mmengine.dist import get_dist_info
 from mmengine.model import is_model_wrapper
+from mmengine.registry import DATA_SAMPLERS
+from torch.utils.data import Sampler
 
 from .evaluator import ClassificationEvaluator
 
@@ -30,12 +32,30 @@ def preprocessed(model, loader, limit: int | None = None):
         yield data['inputs'], labels
 
 
-def _loader(runner, name: str, shuffle: bool):
+@DATA_SAMPLERS.register_module()
+class WholeDatasetSampler(Sampler):
+    """Every index of the dataset on every rank (seeded order when shuffled), so that ranks can
+    split the *batches* of one sequence. mmengine's DefaultSampler splits the samples instead,
+    which changes the batches' composition and with it the recalibrated statistics."""
+
+    def __init__(self, dataset, shuffle: bool = True, seed: int | None = None):
+        self.size, self.shuffle, self.seed = len(dataset), shuffle, seed or 0
+
+    def __iter__(self):
+        if not self.shuffle:
+            return iter(range(self.size))
+        generator = torch.Generator().manual_seed(self.seed)
+        return iter(torch.randperm(self.size, generator=generator).tolist())
+
+    def __len__(self):
+        return self.size
+
+
+def _loader(runner, name: str, sampler: dict):
     """A fresh loader over a config's dataset: the runner's training loader may hold an
     InfiniteSampler (one iterator per lifetime) and persistent workers."""
     cfg = copy.deepcopy(runner.cfg[name])
-    cfg.update(persistent_workers=False,
-               sampler=dict(type='DefaultSampler', shuffle=shuffle, round_up=False))
+    cfg.update(persistent_workers=False, sampler=sampler)
     return runner.build_dataloader(cfg, seed=runner.seed)
 
 
@@ -48,9 +68,13 @@ def classification_evaluator(runner, num_recal_batches: int, metric: str = 'accu
         raise ValueError(f'num_recal_batches={num_recal_batches} must be a multiple of the '
                          f'{world_size} processes, so every rank recalibrates on as many batches')
     model = unwrapped(runner.model)
-    recal = preprocessed(model, _loader(runner, 'train_dataloader', shuffle=True),
-                         num_recal_batches // world_size)
-    val = preprocessed(model, _loader(runner, 'val_dataloader', shuffle=False))
+    # Recalibration: rank r takes batches r, r + world_size, ... of the single-process sequence,
+    # so the ranks together see exactly the batches one process would. Validation: any split of
+    # the samples gives the same summed counts.
+    train = _loader(runner, 'train_dataloader', dict(type='WholeDatasetSampler', shuffle=True))
+    recal = preprocessed(model, islice(train, rank, num_recal_batches, world_size))
+    val = preprocessed(model, _loader(runner, 'val_dataloader',
+                                      dict(type='DefaultSampler', shuffle=False, round_up=False)))
     return ClassificationEvaluator(model, recal, val, num_recal_batches // world_size,
                                    metric=metric, prefix_cache=prefix_cache,
                                    sharded=world_size > 1)

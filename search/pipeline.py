@@ -38,6 +38,8 @@ def run_search(cfg: Config, checkpoint: str, budget: float, budget_type: str = '
                resume: bool = False, launcher: str = 'none', progress: bool = True,
                cfg_options: dict | None = None) -> SearchResult:
     """Fine-tune (optional), search, and write the search files into ``cfg.work_dir``."""
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     if budget_type not in BUDGET_NAMES:
         raise ValueError(f'budget type {budget_type!r}: allowed {sorted(BUDGET_NAMES)}')
     search_cfg = cfg.get('search_cfg')
@@ -57,8 +59,7 @@ def run_search(cfg: Config, checkpoint: str, budget: float, budget_type: str = '
     epochs = int(search_cfg.get('finetune_epochs', 0))
     if epochs:
         cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=epochs)
-    runner = build_runner(cfg, launcher=launcher, resume='auto' if resume else None,
-                          cfg_options=cfg_options)
+    runner = build_runner(cfg, launcher=launcher, resume='auto' if resume else None)
     _finetune(runner, epochs)
 
     model = unwrapped(runner.model)

@@ -21,6 +21,7 @@ def plot_chain(result, path, title: str | None = None) -> Path:
     ax.set_xlabel('blocks in the allocation')
     ax.set_ylabel('validation score')
     ax.set_title(title or f'{result.method} search on {result.space}')
+    ax.margins(x=0.08, y=0.18)  # room for the rotated labels
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path = Path(path)

@@ -1,0 +1,93 @@
+"""tools/greedy_search.py end to end: fine-tune, search, log, result, resume, torchrun."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+
+import supernet  # noqa: F401  (registers the backbones)
+from supernet.datasets import prepare_demo_target
+from supernet.engine import atomic_save
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / 'configs/demo/search_digits.py'
+SEARCH = [sys.executable, str(ROOT / 'tools/greedy_search.py'), str(CONFIG)]
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('search')
+    data = prepare_demo_target(tmp / 'digits')
+    cfg = Config.fromfile(CONFIG)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)  # an untrained super-network stands in for a trained one
+    checkpoint = atomic_save({'state_dict': model.state_dict(),
+                              'meta': {'space': 'resnet_bottleneck_demo'}}, tmp / 'supernet.pth')
+    return tmp, data, checkpoint
+
+
+def options(data, finetune_epochs):
+    return ['--cfg-options', f'train_dataloader.dataset.dataset.data_root={data}',
+            f'val_dataloader.dataset.dataset.data_root={data}',
+            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+            'train_dataloader.batch_size=32', 'val_cfg.bn_recalibration_batches=2',
+            f'search_cfg.finetune_epochs={finetune_epochs}',
+            'search_cfg.evaluator.num_recal_batches=2']
+
+
+def run(cmd, env=None):
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT,
+                            env=env)
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-4000:])
+    return result
+
+
+def test_search_writes_log_result_and_plot_and_resumes(setup):
+    tmp, data, checkpoint = setup
+    work = tmp / 'single'
+    args = ['--checkpoint', str(checkpoint), '--budget', '6', '--work-dir', str(work),
+            *options(data, finetune_epochs=1)]
+    first = run(SEARCH + args)
+    assert 'chosen allocation' in first.stdout and '8 evaluated now, 0 reused' in first.stdout
+    result = json.loads((work / 'result.json').read_text())
+    assert [sum(r['allocation']) for r in result['chain']] == [4, 5, 6]
+    assert result['best']['allocation'] == result['chain'][-1]['allocation']
+    lines = (work / 'search_log.jsonl').read_text().splitlines()
+    assert json.loads(lines[0])['meta']['finetune_epochs'] == 1 and len(lines) == 1 + 8
+    assert (work / 'chain.png').stat().st_size > 0 and (work / 'finetuned.pth').exists()
+
+    # Without --resume an existing search is not overwritten; with it nothing is redone.
+    refused = subprocess.run(SEARCH + args, capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode != 0 and 'pass --resume' in refused.stderr
+    again = run(SEARCH + args + ['--resume'])
+    assert '0 evaluated now, 8 reused' in again.stdout
+    assert json.loads((work / 'result.json').read_text())['chain'] == result['chain']
+
+
+def test_two_process_search_takes_the_same_chain(setup):
+    tmp, data, checkpoint = setup
+    chains = {}
+    for procs in (1, 2):
+        work = tmp / f'procs{procs}'
+        args = ['--checkpoint', str(checkpoint), '--budget', '6', '--work-dir', str(work),
+                *options(data, finetune_epochs=0)]
+        env = {**os.environ, 'OMP_NUM_THREADS': '1', 'TRAIN_SCRIPT': SEARCH[1],
+               'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
+        if procs == 1:
+            run(SEARCH + args, env=env)
+        else:
+            import socket
+            with socket.socket() as s:
+                s.bind(('127.0.0.1', 0))
+                env['PORT'] = str(s.getsockname()[1])
+            run(['bash', str(ROOT / 'tools/dist_train.sh'), str(CONFIG), '2', *args], env=env)
+        chains[procs] = json.loads((work / 'result.json').read_text())['chain']
+    assert [r['allocation'] for r in chains[1]] == [r['allocation'] for r in chains[2]]
+    for one, two in zip(chains[1][1:], chains[2][1:]):
+        assert one['score'] == pytest.approx(two['score'], abs=1e-9)
