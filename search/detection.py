@@ -15,9 +15,10 @@ Statistics, train/eval flags and the allocation are restored afterwards, so the 
 training or be checkpointed. The seconds of steps 2 and 3 are kept per candidate in
 :attr:`DetectionEvaluator.timings`.
 
-Under ``torchrun`` every rank reads its shard of both loaders (mmengine's ``DefaultSampler``):
-recalibrated statistics are averaged over the ranks and mmengine's ``Evaluator`` gathers the
-predictions, so every rank gets the same score.
+Under ``torchrun`` the ranks split the recalibration batches of the one sequence a single process
+would read (as :func:`search.engine.classification_evaluator` does) and average their statistics,
+and each scores its shard of the validation loader (mmengine's ``DefaultSampler``); mmengine's
+``Evaluator`` gathers the predictions, so every rank gets the same score.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import warnings
 from itertools import islice
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
+from mmengine.dist import all_reduce, get_dist_info, get_world_size
 
 from supernet.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn
 from supernet.engine.hooks import find_supernet
@@ -49,9 +50,10 @@ class DetectionEvaluator:
             such as ``ResNetSuperNet``), its validation loop's dataloader and evaluator
             (``val_dataloader`` / ``val_evaluator``: the images scoring candidates and mmdet's
             ``CocoMetric``), and its ``train_dataloader`` config (recalibration batches, read
-            through a fresh seeded loader).
-        num_recal_batches (int): training batches (per rank) that re-estimate BatchNorm
-            statistics; read once, the same for every candidate. Default: 20.
+            through a fresh loader in a seeded order).
+        num_recal_batches (int): training batches that re-estimate BatchNorm statistics (under
+            torchrun: in all, a multiple of the number of processes, split between them); read
+            once, the same for every candidate. Default: 20.
         recalibrate ('auto' | bool): ``'auto'`` (default) recalibrates the BatchNorms whose
             statistics fine-tuning updates — those in train mode after ``model.train()``, i.e.
             none with ``norm_eval=True``, and none of ``frozen_stages`` — so each candidate is
@@ -99,11 +101,19 @@ class DetectionEvaluator:
         self.recal_bns = self._recalibrated_bns(recalibrate)
         self.recal_batches = []
         if self.recal_bns:
-            loader = _loader(runner, 'train_dataloader', shuffle=True)
-            self.recal_batches = list(islice(loader, num_recal_batches))
-            if len(self.recal_batches) < num_recal_batches:
-                raise ValueError(f'the training set gives {len(self.recal_batches)} batches, '
-                                 f'fewer than num_recal_batches={num_recal_batches}')
+            rank, world_size = get_dist_info()
+            if num_recal_batches % world_size:
+                raise ValueError(f'num_recal_batches={num_recal_batches} must be a multiple of '
+                                 f'the {world_size} processes, so every rank recalibrates on as '
+                                 'many batches')
+            # Rank r takes batches r, r + world_size, ... of the one seeded sequence a single
+            # process would read, so the ranks together recalibrate on exactly those batches.
+            loader = _loader(runner, 'train_dataloader',
+                             dict(type='WholeDatasetSampler', shuffle=True))
+            self.recal_batches = list(islice(loader, rank, num_recal_batches, world_size))
+            if len(self.recal_batches) < num_recal_batches // world_size:
+                raise ValueError(f'the training set gives {len(loader)} batches, fewer than '
+                                 f'num_recal_batches={num_recal_batches}')
         # A detector's heads have no BatchNorm (mmdet's R-CNNs): the backbone and neck suffice.
         inner = {id(m) for part in (self.model.backbone, getattr(self.model, 'neck', None))
                  if part is not None for m in part.modules()}
