@@ -2,6 +2,10 @@
 embedded COCO set, then greedy-searched with DetectionEvaluator (BN recalibration + CocoMetric),
 resumable from its log."""
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,7 @@ from search.detection import DetectionEvaluator
 from supernet import build_backbone
 from supernet.batchnorm import batchnorms
 from supernet.datasets import write_coco_glyphs
-from supernet.engine import atomic_save
+from supernet.engine import atomic_save, load_checkpoint_safely
 from supernet.engine.launch import build_runner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +53,12 @@ def runner(glyphs, tmp_path_factory):
         'default_hooks.checkpoint.interval': 100, 'custom_hooks.0.record': True})
     runner.train()
     return runner
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def snapshot(model):
@@ -179,3 +189,39 @@ def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
     assert log[0]['meta']['evaluator'] == dict(type='detection', num_recal_batches=1,
                                                recalibrate='auto')
     assert (tmp_path / 'search/result.json').exists()
+
+
+def test_two_process_search_scores_as_one_process(glyphs, tmp_path):
+    """tools/greedy_search.py on two gloo processes: the ranks split the recalibration batches
+    and the validation images, and the logged scores equal a single process's."""
+    torch.manual_seed(0)
+    state = {f'backbone.{k}': v
+             for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
+    atomic_save({'state_dict': state}, tmp_path / 'supernet.pth')
+    options = {f'{loader}.{key}': value
+               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+               for key, value in (('dataset.data_root', str(glyphs)), ('num_workers', 0),
+                                  ('persistent_workers', False), ('batch_size', 1))}
+    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
+                    'param_scheduler': [], 'default_hooks.checkpoint.interval': 100,
+                    'search_cfg.finetune_epochs': 1, 'search_cfg.evaluator.num_recal_batches': 2})
+    work = tmp_path / 'search'
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()), 'PYTHONPATH': str(ROOT),
+           'TRAIN_SCRIPT': str(ROOT / 'tools/greedy_search.py'),
+           'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
+    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(CONFIG), '2', '--checkpoint',
+           str(tmp_path / 'supernet.pth'), '--budget', '5', '--work-dir', str(work),
+           '--cfg-options', *(f'{k}={v}' for k, v in options.items())]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    logged = {tuple(r['allocation']): r['score'] for r in
+              map(json.loads, (work / 'search_log.jsonl').read_text().splitlines()[1:])}
+    assert len(logged) == 4
+
+    # One process, the weights the two fine-tuned, the same batches and images.
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path / 'single')
+    runner = build_runner(cfg, cfg_options={**options, 'model.backbone.init_cfg': None})
+    runner.model.load_state_dict(load_checkpoint_safely(work / 'finetuned.pth')['state_dict'])
+    evaluate = DetectionEvaluator(runner, num_recal_batches=2)
+    assert {a: evaluate(a) for a in logged} == pytest.approx(logged, abs=1e-9)

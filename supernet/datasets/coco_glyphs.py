@@ -115,7 +115,14 @@ def compose_image(rng: np.random.Generator, glyphs: np.ndarray, canvas=(96, 128)
 
 
 def coco_annotation(mask: np.ndarray, category_id: int, image_id: int, ann_id: int) -> dict:
-    """A COCO instance annotation of a boolean mask: RLE, tight box ``[x, y, w, h]``, area."""
+    """A COCO instance annotation of a boolean mask: RLE, tight box ``[x, y, w, h]``, area.
+
+    >>> mask = np.zeros((6, 8), bool)
+    >>> mask[1:4, 2:7] = True                               # 3 rows x 5 columns
+    >>> ann = coco_annotation(mask, category_id=3, image_id=1, ann_id=1)
+    >>> ann['bbox'], ann['area'], ann['segmentation']['size']
+    ([2, 1, 5, 3], 15, [6, 8])
+    """
     from pycocotools import mask as mask_utils
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
