@@ -79,3 +79,56 @@ def classification_evaluator(runner, num_recal_batches: int, metric: str = 'accu
     return ClassificationEvaluator(model, recal, val, num_recal_batches // world_size,
                                    metric=metric, prefix_cache=prefix_cache,
                                    sharded=world_size > 1)
+
+
+def evaluator_from_config(config, checkpoint: str, num_recal_batches: int | None = None,
+                          work_dir: str = 'work_dirs/evaluator', **evaluator_options):
+    """A classification evaluator for a search config and a (fine-tuned) super-network
+    checkpoint, without training: for benchmarks and reports that score many candidates."""
+    from mmengine.config import Config
+
+    from supernet.engine import load_checkpoint_safely
+    from supernet.engine.launch import build_runner
+    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'  # no training here: spare the runner's start-up report
+    options = dict(cfg.search_cfg.evaluator)
+    options.pop('type', None)
+    options.update(evaluator_options)
+    if num_recal_batches is not None:
+        options['num_recal_batches'] = num_recal_batches
+    runner = build_runner(cfg)
+    state = load_checkpoint_safely(checkpoint, 'cpu')
+    unwrapped(runner.model).load_state_dict(state.get('state_dict', state))
+    unwrapped(runner.model).eval()
+    return classification_evaluator(runner, **options)
+
+
+def finetune_child(config, allocation, init_checkpoint: str | None, work_dir: str,
+                   epochs: int | None = None, cfg_options: dict | None = None) -> float:
+    """Fine-tune the static child of ``allocation`` with a child fine-tuning config (e.g.
+    ``configs/demo/finetune_child_digits.py``) and return its last validation top-1.
+
+    ``init_checkpoint``: a child checkpoint (``tools/extract_subnet.py``) for inherited weights,
+    or ``None`` for the config's random initialisation. Everything else (data, schedule, seed)
+    comes from the config, so two calls differ only in what they are asked to.
+    """
+    from mmengine.config import Config
+
+    from supernet.engine.launch import build_runner
+    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
+    cfg.work_dir = work_dir
+    cfg.model.backbone.stage_blocks = tuple(allocation)
+    if init_checkpoint is None:
+        cfg.model.backbone.init_cfg = None
+    else:
+        cfg.model.backbone.init_cfg.checkpoint = init_checkpoint
+    if epochs is not None:
+        cfg.train_cfg.max_epochs = epochs
+        cfg.train_cfg.val_interval = epochs
+        cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=epochs,
+                                    eta_min=0.0)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
+    runner = build_runner(cfg, cfg_options=cfg_options)
+    runner.train()
+    return float(runner.message_hub.get_scalar('val/accuracy/top1').current())

@@ -61,3 +61,36 @@ def test_extracted_child_reproduces_the_supernet_child(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(backbone.eval()(images)[0],
                                    supernet_model.backbone(images)[0])
+
+
+def test_child_fine_tunes_on_the_source_from_its_checkpoint(tmp_path):
+    # Weight search step 1: the extracted child (whole classifier keys) loads with load_from.
+    data = prepare_demo_source(tmp_path / 'fashion', train_per_class=4, val_per_class=1)
+    cfg = Config.fromfile(ROOT / 'configs/demo/supernet_resnet_fashion.py')
+    cfg.model.backbone = dict(type='ResNetSuperNet', space='resnet_bottleneck_demo',
+                              out_indices=(3,))
+    supernet = MODELS.build(cfg.model)
+    from supernet.engine import atomic_save
+    from supernet.export import export_child
+    atomic_save({'state_dict': supernet.state_dict(),
+                 'meta': {'space': 'resnet_bottleneck_demo'}}, tmp_path / 'supernet.pth')
+    export_child(tmp_path / 'supernet.pth', (1, 4, 5, 2), tmp_path / 'child.pth')
+
+    child_cfg = Config.fromfile(ROOT / 'configs/demo/finetune_child_fashion.py')
+    child_cfg.work_dir = str(tmp_path / 'work')
+    child_cfg.experiment_name = 'child_source'
+    runner = build_runner(child_cfg, data_root=str(data), cfg_options={
+        'load_from': str(tmp_path / 'child.pth'), 'train_cfg.max_iters': 2,
+        'train_cfg.val_interval': 2, 'train_dataloader.batch_size': 8,
+        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+        'default_hooks.checkpoint.interval': 2})
+    runner.load_or_resume()  # what train() starts with
+    child = load_checkpoint_safely(tmp_path / 'child.pth')['state_dict']
+    loaded = runner.model.state_dict()
+    assert loaded.keys() == child.keys()
+    assert all(torch.equal(loaded[k], v) for k, v in child.items())
+    runner.train()
+    assert type(runner.model.backbone).__name__ == 'AllocatedResNet'
+    assert runner.model.backbone.stage_blocks == (1, 4, 5, 2)
+    assert load_checkpoint_safely(tmp_path / 'work' / 'iter_2.pth')['meta']['iter'] == 2
