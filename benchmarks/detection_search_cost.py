@@ -12,10 +12,11 @@ The glyph set is written to a temporary folder (or read from --data-root). The m
 configs/demo/supernet_faster_rcnn_glyphs.py: the demo super-network in Faster-RCNN, its backbone
 from --checkpoint (a source super-network; default: random weights), fine-tuned with depth
 sampling for --finetune-epochs first; or the whole detector from --load-from (e.g. the
-super-network tools/greedy_search.py fine-tuned). Greedy's count is the run's; exhaustive's is the size of the
-budget's frontier (every allocation of C blocks), from search.make_budget(...).frontier(). For the
-paper's space the table gives greedy's count without skipped children, ns·(C − ns), an upper
-bound that is exact while no stage reaches its maximum depth.
+super-network tools/greedy_search.py fine-tuned). Greedy's count is the run's; exhaustive's is
+the size of the budget's frontier (every allocation of C blocks), from
+search.make_budget(...).frontier(). For the paper's space the table gives greedy's count without
+skipped children, ns·(C − ns), an upper bound that is exact while no stage reaches its maximum
+depth.
 """
 import argparse
 import statistics

@@ -27,8 +27,7 @@ from .result import SearchResult
 
 __all__ = [
     'BUDGET_KINDS', 'Budget', 'ClassificationEvaluator', 'ComplexityCounter', 'DetectionEvaluator',
-    'EvaluationCache',
-    'Record', 'SearchLog', 'SearchResult', 'evolution_search', 'exhaustive_search',
-    'greedy_search', 'kendall_tau', 'make_budget', 'random_search', 'recalibrate_bn',
-    'reweighting', 'split_train_val',
+    'EvaluationCache', 'Record', 'SearchLog', 'SearchResult', 'evolution_search',
+    'exhaustive_search', 'greedy_search', 'kendall_tau', 'make_budget', 'random_search',
+    'recalibrate_bn', 'reweighting', 'split_train_val',
 ]

@@ -15,6 +15,8 @@ data_root = 'data/demo/coco_glyphs/'
 model = dict(
     # the super-network's input normalisation (Fashion-MNIST: grey, mean 72.9, std 90)
     data_preprocessor=dict(mean=[72.9] * 3, std=[90.0] * 3, bgr_to_rgb=False),
+    # norm_eval=False: batches of 8 small images estimate BatchNorm well, and the statistics
+    # inherited from the super-network mix all its sampled depths
     backbone=dict(space='resnet_bottleneck_demo', out_indices=(1, 2, 3), norm_eval=False,
                   init_cfg=dict(checkpoint='work_dirs/demo_detection_child.pth')),
     neck=dict(in_channels=[64, 128, 256], out_channels=64, num_outs=4),
