@@ -2,7 +2,9 @@
 
 The algorithms take a plain ``evaluate(allocation) -> float`` (higher is better) and know no
 engine; :class:`ClassificationEvaluator` is the plain-PyTorch evaluator for classifiers (BatchNorm
-recalibration + top-1 on a held-out split, with prefix caching across a greedy step).
+recalibration + top-1 on a held-out split, with prefix caching across a greedy step);
+:class:`~search.detection.DetectionEvaluator` scores super-network detectors built by an mmengine
+Runner (BatchNorm recalibration + mmdet's COCO bbox mAP).
 ``recalibrate_bn`` is :func:`supernet.batchnorm.recalibrate_bn`, re-exported.
 
     >>> from search import greedy_search, make_budget
@@ -16,6 +18,7 @@ from .cache import EvaluationCache
 from .complexity import ComplexityCounter
 from supernet.batchnorm import recalibrate_bn
 
+from .detection import DetectionEvaluator
 from .evaluator import ClassificationEvaluator, split_train_val
 from .greedy import greedy_search
 from .log import Record, SearchLog
@@ -23,8 +26,8 @@ from .ranking import kendall_tau
 from .result import SearchResult
 
 __all__ = [
-    'BUDGET_KINDS', 'Budget', 'ClassificationEvaluator', 'ComplexityCounter', 'EvaluationCache',
-    'Record', 'SearchLog', 'SearchResult', 'evolution_search', 'exhaustive_search',
-    'greedy_search', 'kendall_tau', 'make_budget', 'random_search', 'recalibrate_bn',
-    'reweighting', 'split_train_val',
+    'BUDGET_KINDS', 'Budget', 'ClassificationEvaluator', 'ComplexityCounter', 'DetectionEvaluator',
+    'EvaluationCache', 'Record', 'SearchLog', 'SearchResult', 'evolution_search',
+    'exhaustive_search', 'greedy_search', 'kendall_tau', 'make_budget', 'random_search',
+    'recalibrate_bn', 'reweighting', 'split_train_val',
 ]

@@ -39,6 +39,7 @@ class WholeDatasetSampler(Sampler):
     which changes the batches' composition and with it the recalibrated statistics."""
 
     def __init__(self, dataset, shuffle: bool = True, seed: int | None = None):
+        self.dataset = dataset  # as mmengine's samplers: mmdet's AspectRatioBatchSampler reads it
         self.size, self.shuffle, self.seed = len(dataset), shuffle, seed or 0
 
     def __iter__(self):

@@ -34,7 +34,7 @@ def preserved_bn_stats(model: torch.nn.Module):
 
 @torch.no_grad()
 def recalibrate_bn(model: torch.nn.Module, batches: Iterable,
-                   forward: Callable | None = None) -> int:
+                   forward: Callable | None = None, bns: Iterable | None = None) -> int:
     """Re-estimate the running statistics of the BatchNorms that ``batches`` reach.
 
     Each BatchNorm is reset when it first sees data and then accumulates an exact average over
@@ -47,11 +47,14 @@ def recalibrate_bn(model: torch.nn.Module, batches: Iterable,
         model: the network whose BatchNorms are recalibrated.
         batches: inputs for ``forward``.
         forward: called on each batch; default ``model(batch)``.
+        bns: the BatchNorms to recalibrate; default every BatchNorm of ``model``. The others
+            keep their statistics and run in eval mode (e.g. those a detector's training keeps
+            frozen: ``norm_eval``, frozen stages).
 
     Returns:
         The number of batches used.
     """
-    bns = batchnorms(model)
+    bns = batchnorms(model) if bns is None else list(bns)
     modes = {m: m.training for m in model.modules()}
     momenta = {bn: bn.momentum for bn in bns}
     reached = set()

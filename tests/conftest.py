@@ -1,6 +1,16 @@
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 from torch.nn.modules.batchnorm import _BatchNorm
+
+
+@pytest.fixture(autouse=True, scope='module')
+def restore_default_scope():
+    """A Runner makes its config's default_scope ('mmdet', 'mmpretrain') the registry scope of the
+    whole process; every test module leaves the next one the scope it found."""
+    saved = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict = saved
 
 
 def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

@@ -2,11 +2,12 @@
 
     python tools/prepare_demo_data.py   # data/demo/fashion_mnist (ImageNet layout, the source)
                                         # data/demo/digits_cub (CUB-200-2011 layout, the target)
+                                        # data/demo/coco_glyphs (COCO layout, the detection target)
 """
 import argparse
 import time
 
-from supernet.datasets import prepare_demo_source, prepare_demo_target
+from supernet.datasets import prepare_demo_source, prepare_demo_target, write_coco_glyphs
 
 
 def main():
@@ -14,6 +15,10 @@ def main():
     parser.add_argument('--root', default='data/demo', help='output folder (default: data/demo)')
     parser.add_argument('--train-per-class', type=int, default=2000)
     parser.add_argument('--val-per-class', type=int, default=200)
+    parser.add_argument('--detection-train', type=int, default=400,
+                        help='images of the detection set\'s train split (default: 400)')
+    parser.add_argument('--detection-val', type=int, default=100,
+                        help='images of the detection set\'s val split (default: 100)')
     args = parser.parse_args()
     start = time.perf_counter()
     source = prepare_demo_source(f'{args.root}/fashion_mnist', args.train_per_class,
@@ -22,6 +27,9 @@ def main():
           f'[{time.perf_counter() - start:.1f} s]')
     target = prepare_demo_target(f'{args.root}/digits_cub')
     print(f'target (scikit-learn digits, CUB-200-2011 layout): {target}')
+    detection = write_coco_glyphs(f'{args.root}/coco_glyphs', args.detection_train,
+                                  args.detection_val)
+    print(f'detection target (Fashion-MNIST glyphs on canvases, COCO layout): {detection}')
 
 
 if __name__ == '__main__':

@@ -22,7 +22,8 @@ def training_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument('config', help='training config')
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: work_dirs/<config name>)')
-    parser.add_argument('--data-root', help="dataset folder; sets every dataloader's data_root")
+    parser.add_argument('--data-root', help="dataset folder; sets every dataloader's data_root "
+                        "(and moves an evaluator's ann_file under the old root along)")
     parser.add_argument('--load-from', help='initialize the model from this checkpoint')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CHECKPOINT, or without a value from the last '
@@ -58,9 +59,7 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
     if data_root:
-        for name in _DATALOADERS:
-            if cfg.get(name) is not None:
-                cfg[name].dataset.data_root = data_root
+        _set_data_root(cfg, data_root)
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif resume:
@@ -76,6 +75,28 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     if launcher != 'none' and not torch.cuda.is_available():
         _adapt_distributed_to_cpu(cfg)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+
+
+def _set_data_root(cfg: Config, data_root: str):
+    """Point every dataloader's dataset at ``data_root``; an evaluator's ``ann_file`` under a
+    dataset's old root (mmdet's ``CocoMetric`` reads the annotations itself, e.g.
+    ``data/coco/annotations/instances_val2017.json``) moves along, and the log says so."""
+    old_roots = set()
+    for name in _DATALOADERS:
+        if cfg.get(name) is not None:
+            old_roots.add(cfg[name].dataset.get('data_root'))
+            cfg[name].dataset.data_root = data_root
+    old_roots.discard(None)
+    groups = [cfg.get(name) for name in ('val_evaluator', 'test_evaluator')]
+    evaluators = [e for g in groups for e in (g if isinstance(g, list) else [g])]
+    for evaluator in {id(e): e for e in evaluators if isinstance(e, dict)}.values():
+        ann_file = evaluator.get('ann_file')
+        old = next((r for r in old_roots if isinstance(ann_file, str) and ann_file.startswith(r)),
+                   None)
+        if old is not None:
+            evaluator.ann_file = osp.join(data_root, ann_file[len(old):].lstrip('/'))
+            print_log(f'--data-root: evaluator ann_file {ann_file} -> {evaluator.ann_file}',
+                      logger='current')
 
 
 def _adapt_distributed_to_cpu(cfg: Config):

@@ -1,0 +1,5 @@
+# Transfer-ResNet47 (1, 3, 6, 5), the greedy chain's best of 15 blocks (paper 004, Table 2).
+_base_ = './faster_rcnn_transfer_r50_fpn_1x_coco.py'
+model = dict(backbone=dict(
+    stage_blocks=(1, 3, 6, 5),
+    init_cfg=dict(checkpoint='work_dirs/child_1-3-6-5.pth')))

@@ -1,0 +1,227 @@
+"""The detection search: a super-network Faster-RCNN fine-tuned with depth sampling on the
+embedded COCO set, then greedy-searched with DetectionEvaluator (BN recalibration + CocoMetric),
+resumable from its log."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from search import SearchLog, greedy_search
+from search.detection import DetectionEvaluator
+from supernet import build_backbone
+from supernet.batchnorm import batchnorms
+from supernet.datasets import write_coco_glyphs
+from supernet.engine import atomic_save, load_checkpoint_safely
+from supernet.engine.launch import build_runner
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / 'configs/demo/supernet_faster_rcnn_glyphs.py'
+
+
+@pytest.fixture(scope='module')
+def glyphs(tmp_path_factory):
+    return write_coco_glyphs(tmp_path_factory.mktemp('glyphs'), num_train=4, num_val=3,
+                             canvas=(64, 80), scale=(0.75, 1.5))
+
+
+@pytest.fixture(scope='module')
+def runner(glyphs, tmp_path_factory):
+    """The demo super-network detector from a (random) source super-network checkpoint,
+    fine-tuned for two iterations with depth sampling."""
+    folder = tmp_path_factory.mktemp('search')
+    torch.manual_seed(0)
+    state = {f'backbone.{k}': v
+             for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
+    atomic_save({'state_dict': state, 'meta': {'space': 'resnet_bottleneck_demo'}},
+                folder / 'supernet.pth')
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(folder)
+    cfg.param_scheduler = []
+    runner = build_runner(cfg, data_root=str(glyphs), cfg_options={
+        'model.backbone.init_cfg.checkpoint': str(folder / 'supernet.pth'),
+        'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 3,
+        'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
+        'train_dataloader.num_workers': 0, 'val_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False, 'val_dataloader.persistent_workers': False,
+        'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 100,
+        'default_hooks.checkpoint.interval': 100, 'custom_hooks.0.record': True})
+    runner.train()
+    return runner
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def snapshot(model):
+    return ({k: v.clone() for k, v in model.state_dict().items()},
+            [m.training for m in model.modules()], model.backbone.allocation)
+
+
+def assert_unchanged(model, before):
+    state, modes, allocation = before
+    after = model.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in state.items())
+    assert [m.training for m in model.modules()] == modes
+    assert model.backbone.allocation == allocation
+
+
+def test_finetuning_samples_depths(runner):
+    records = [json.loads(line) for line in
+               (Path(runner.work_dir) / 'depth_samples.rank0.jsonl').read_text().splitlines()]
+    allocations = [tuple(r['allocation']) for r in records if 'allocation' in r]
+    assert len(allocations) == 2 and allocations[0] != allocations[1]
+    assert runner.model.backbone.allocation == (8, 10, 36, 14)  # evaluation: the deepest
+
+
+def test_greedy_search_two_steps_then_resume_from_the_log(runner, tmp_path):
+    model = runner.model
+    model.train()  # as after fine-tuning: the search must leave the modes as it found them
+    before = snapshot(model)
+    evaluate = DetectionEvaluator(runner, num_recal_batches=2)
+    # norm_eval=False, frozen_stages=1: the BatchNorms of layer2..layer4 are recalibrated
+    trainable = {id(m) for name in ('layer2', 'layer3', 'layer4')
+                 for m in batchnorms(getattr(model.backbone, name))}
+    assert {id(m) for m in evaluate.recal_bns} == trainable
+    assert len(evaluate.recal_batches) == 2
+
+    log_path = tmp_path / 'search.jsonl'
+    result = greedy_search('resnet_bottleneck_demo', 6, evaluate,
+                           log=SearchLog(log_path, meta={'space': 'resnet_bottleneck_demo'}))
+    assert [sum(r.allocation) for r in result.chain] == [4, 5, 6]
+    assert result.num_evaluated == 8 == len(evaluate.timings) == len(evaluate.results)
+    assert all(t['recalibration'] > 0 and t['evaluation'] > 0 for t in evaluate.timings)
+    for record in result.history:
+        metrics = evaluate.results[record.allocation]
+        assert record.score == metrics['coco/bbox_mAP'] and 'coco/bbox_mAP_50' in metrics
+    assert_unchanged(model, before)
+
+    def must_not_run(allocation):
+        raise AssertionError(f'{allocation} was evaluated again')
+    resumed = greedy_search('resnet_bottleneck_demo', 6, must_not_run, log=log_path)
+    assert resumed.num_evaluated == 0 and resumed.num_reused == 8
+    assert [r.allocation for r in resumed.chain] == [r.allocation for r in result.chain]
+
+    # a search killed after five candidates: only the missing three run on resume
+    lines = log_path.read_text().splitlines(keepends=True)
+    log_path.write_text(''.join(lines[:1 + 5]))  # meta line + five records
+    again = greedy_search('resnet_bottleneck_demo', 6, evaluate, log=log_path)
+    assert again.num_evaluated == 3 and len(evaluate.timings) == 8 + 3
+    assert [r.allocation for r in again.chain] == [r.allocation for r in result.chain]
+    assert_unchanged(model, before)
+
+
+def test_recalibration_follows_what_training_updates(runner):
+    model = runner.model
+    before = snapshot(model)
+    auto = DetectionEvaluator(runner, num_recal_batches=1)
+    stem_bn, layer3_bn = model.backbone.bn1, model.backbone.layer3[0].bn1
+    with torch.no_grad():
+        stem_bn.running_mean.fill_(7.0)
+        layer3_bn.running_mean.fill_(7.0)
+    frozen_stats = snapshot(model)
+    auto._recalibrate()
+    assert torch.all(stem_bn.running_mean == 7.0)  # frozen stage: statistics kept
+    assert not torch.all(layer3_bn.running_mean == 7.0)  # re-estimated
+    model.load_state_dict(frozen_stats[0])
+    auto((1, 1, 2, 1))
+    assert_unchanged(model, frozen_stats)
+
+    model.backbone.norm_eval = True  # BatchNorm frozen in training: nothing to recalibrate
+    try:
+        frozen = DetectionEvaluator(runner, num_recal_batches=1)
+        assert frozen.recal_bns == [] and frozen.recal_batches == []
+        assert len(DetectionEvaluator(runner, num_recal_batches=1, recalibrate=True).recal_bns) \
+            == len(batchnorms(model))
+    finally:
+        model.backbone.norm_eval = False
+        model.load_state_dict(before[0])
+    with pytest.raises(ValueError, match=r"recalibrate='yes': allowed \('auto', True, False\)"):
+        DetectionEvaluator(runner, recalibrate='yes')
+
+
+def test_an_annotation_file_listing_unscored_images_is_refused(glyphs, tmp_path):
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path)
+    runner = build_runner(cfg, data_root=str(glyphs), cfg_options={
+        'model.backbone.init_cfg': None, 'val_dataloader.dataset.indices': 2,
+        'val_evaluator.ann_file': str(glyphs / 'annotations/instances_val.json')})
+    with pytest.raises(ValueError, match='lists 3 images but the validation dataloader scores 2'):
+        DetectionEvaluator(runner, recalibrate=False)
+
+
+def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
+    """search.pipeline.run_search (tools/greedy_search.py) on the super-network detector config,
+    its search_cfg naming the evaluator 'detection': fine-tune, search, log, result."""
+    from search import pipeline
+    assert pipeline.EVALUATORS['detection'] is DetectionEvaluator
+    torch.manual_seed(0)
+    state = {f'backbone.{k}': v
+             for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
+    atomic_save({'state_dict': state}, tmp_path / 'supernet.pth')
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path / 'search')
+    cfg.search_cfg.finetune_epochs = 1
+    cfg.search_cfg.evaluator.num_recal_batches = 1
+    options = {f'{loader}.{key}': value
+               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+               for key, value in (('dataset.data_root', str(glyphs)), ('num_workers', 0),
+                                  ('persistent_workers', False), ('batch_size', 2))}
+    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
+                    'param_scheduler': [], 'default_hooks.checkpoint.interval': 100})
+    try:
+        result = pipeline.run_search(cfg, str(tmp_path / 'supernet.pth'), budget=5,
+                                     progress=False, cfg_options=options)
+    finally:
+        torch.set_grad_enabled(True)  # run_search leaves gradients off for the search
+    assert [sum(r.allocation) for r in result.chain] == [4, 5]
+    assert result.num_evaluated == 4
+    log = [json.loads(line) for line in (tmp_path / 'search/search_log.jsonl').read_text()
+           .splitlines()]
+    assert log[0]['meta']['evaluator'] == dict(type='detection', num_recal_batches=1,
+                                               recalibrate='auto')
+    assert (tmp_path / 'search/result.json').exists()
+
+
+def test_two_process_search_scores_as_one_process(glyphs, tmp_path):
+    """tools/greedy_search.py on two gloo processes: the ranks split the recalibration batches
+    and the validation images, and the logged scores equal a single process's."""
+    torch.manual_seed(0)
+    state = {f'backbone.{k}': v
+             for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
+    atomic_save({'state_dict': state}, tmp_path / 'supernet.pth')
+    options = {f'{loader}.{key}': value
+               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+               for key, value in (('dataset.data_root', str(glyphs)), ('num_workers', 0),
+                                  ('persistent_workers', False), ('batch_size', 1))}
+    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
+                    'param_scheduler': [], 'default_hooks.checkpoint.interval': 100,
+                    'search_cfg.finetune_epochs': 1, 'search_cfg.evaluator.num_recal_batches': 2})
+    work = tmp_path / 'search'
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()), 'PYTHONPATH': str(ROOT),
+           'TRAIN_SCRIPT': str(ROOT / 'tools/greedy_search.py'),
+           'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
+    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(CONFIG), '2', '--checkpoint',
+           str(tmp_path / 'supernet.pth'), '--budget', '5', '--work-dir', str(work),
+           '--cfg-options', *(f'{k}={v}' for k, v in options.items())]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    logged = {tuple(r['allocation']): r['score'] for r in
+              map(json.loads, (work / 'search_log.jsonl').read_text().splitlines()[1:])}
+    assert len(logged) == 4
+
+    # One process, the weights the two fine-tuned, the same batches and images.
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path / 'single')
+    runner = build_runner(cfg, cfg_options={**options, 'model.backbone.init_cfg': None})
+    runner.model.load_state_dict(load_checkpoint_safely(work / 'finetuned.pth')['state_dict'])
+    evaluate = DetectionEvaluator(runner, num_recal_batches=2)
+    assert {a: evaluate(a) for a in logged} == pytest.approx(logged, abs=1e-9)

@@ -1,0 +1,125 @@
+"""From a child checkpoint to a trained detector: Faster-RCNN and Mask-RCNN with an
+AllocatedResNet load the child through init_cfg, train on the embedded COCO set and are scored by
+mmdet's CocoMetric; the same through tools/dist_train.sh on two gloo processes."""
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from supernet import build_backbone
+from supernet.datasets import write_coco_glyphs
+from supernet.engine import atomic_save, load_checkpoint_safely
+from supernet.engine.launch import build_runner
+from supernet.export import export_child
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD = (1, 2, 3, 2)
+DEMO = {'faster': ROOT / 'configs/demo/faster_rcnn_child_glyphs.py',
+        'mask': ROOT / 'configs/demo/mask_rcnn_child_glyphs.py'}
+
+
+@pytest.fixture(scope='module')
+def glyphs(tmp_path_factory):
+    return write_coco_glyphs(tmp_path_factory.mktemp('glyphs'), num_train=4, num_val=2,
+                             canvas=(64, 80), scale=(0.75, 1.5))
+
+
+@pytest.fixture(scope='module')
+def child_checkpoint(tmp_path_factory):
+    """A child cut by export_child (tools/extract_subnet.py) from a demo super-network checkpoint
+    shaped like tools/train_supernet.py's (a classifier: backbone.* keys, meta with the space)."""
+    folder = tmp_path_factory.mktemp('child')
+    torch.manual_seed(0)
+    supernet = build_backbone('resnet_bottleneck_demo')
+    state = {f'backbone.{k}': v for k, v in supernet.state_dict().items()}
+    state['head.fc.weight'] = torch.zeros(10, 256)
+    atomic_save({'state_dict': state, 'meta': {'space': 'resnet_bottleneck_demo'}},
+                folder / 'supernet.pth')
+    export_child(folder / 'supernet.pth', CHILD, folder / 'child.pth')
+    return folder / 'child.pth'
+
+
+def small(glyphs, child, **extra):
+    """Overrides: the tiny set, the child, one image per GPU-less worker, a constant LR."""
+    return {'model.backbone.stage_blocks': CHILD, 'model.backbone.init_cfg.checkpoint': str(child),
+            'train_dataloader.num_workers': 0, 'val_dataloader.num_workers': 0,
+            'test_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+            'val_dataloader.persistent_workers': False,
+            'test_dataloader.persistent_workers': False, 'default_hooks.logger.interval': 1,
+            **extra}
+
+
+@pytest.mark.parametrize('kind', ['faster', 'mask'])
+def test_detector_loads_the_child_trains_and_is_scored_by_coco_metric(kind, glyphs,
+                                                                      child_checkpoint, tmp_path):
+    cfg = Config.fromfile(DEMO[kind])
+    cfg.work_dir = str(tmp_path)
+    cfg.experiment_name = kind
+    # One fixed batch of two images (no flip, no shuffle) for 12 iterations at a constant LR.
+    cfg.param_scheduler = []
+    fixed = {'train_dataloader.batch_size': 2, 'train_dataloader.dataset.indices': 2,
+             'train_dataloader.sampler.shuffle': False,
+             'train_dataloader.dataset.pipeline.3.prob': 0.0,
+             'train_cfg.max_epochs': 12, 'train_cfg.val_interval': 100,
+             'default_hooks.checkpoint.interval': 100, 'val_dataloader.batch_size': 2,
+             # every box counts: an untrained detector may score none above mmdet's 0.05
+             'model.test_cfg.rcnn.score_thr': 0.0}
+    runner = build_runner(cfg, data_root=str(glyphs),
+                          cfg_options=small(glyphs, child_checkpoint, **fixed))
+    model = runner.model
+    assert type(model).__name__ == {'faster': 'FasterRCNN', 'mask': 'MaskRCNN'}[kind]
+    assert runner.cfg.val_evaluator.ann_file.startswith(str(glyphs))  # --data-root moved it
+
+    child = load_checkpoint_safely(child_checkpoint)['state_dict']
+    expected = {k[len('backbone.'):]: v for k, v in child.items() if k.startswith('backbone.')}
+    backbone = model.backbone.state_dict()
+    assert backbone.keys() == expected.keys()
+    assert any(not torch.equal(backbone[k], v) for k, v in expected.items())
+    model.init_weights()
+    assert all(torch.equal(model.backbone.state_dict()[k], v) for k, v in expected.items())
+    stem = model.backbone.conv1.weight.clone()
+    layer3 = model.backbone.layer3[0].conv1.weight.clone()
+
+    runner.train()
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert len(losses) == 12 and np.isfinite(losses).all()
+    assert losses[-3:].mean() < 0.8 * losses[:3].mean(), losses
+    assert torch.equal(model.backbone.conv1.weight, stem)  # frozen_stages=1
+    assert not torch.equal(model.backbone.layer3[0].conv1.weight, layer3)
+
+    metrics = runner.val()
+    names = ['coco/bbox_mAP', 'coco/bbox_mAP_50'] + (['coco/segm_mAP'] if kind == 'mask' else [])
+    for name in names:
+        assert name in metrics and -1 <= metrics[name] <= 1
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_torchrun_trains_and_evaluates_a_detector(glyphs, child_checkpoint, tmp_path):
+    overrides = small(glyphs, child_checkpoint, **{
+        'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 1,
+        'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1})
+    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(DEMO['faster']), '2',
+           '--work-dir', str(tmp_path), '--data-root', str(glyphs), '--test', '--cfg-options',
+           *(f'{k}={v}'.replace(' ', '') for k, v in overrides.items())]
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()),
+           'TRAIN_SCRIPT': str(ROOT / 'tools/train.py'), 'PYTHONPATH': str(ROOT),
+           'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    log = result.stdout + result.stderr
+    assert 'distributed training on CPU with the gloo backend' in log
+    assert log.count('coco/bbox_mAP:') >= 2  # validation after the epoch, then --test
+    checkpoint = load_checkpoint_safely(tmp_path / 'epoch_1.pth')
+    assert checkpoint['meta']['epoch'] == 1
+    assert 'backbone.layer3.2.conv1.weight' in checkpoint['state_dict']
