@@ -3,7 +3,7 @@ size: the search score (inherited weights + BN recalibration, held-out split) ag
 held-out top-1 after a short fine-tune of each child, and Kendall's tau between the two.
 
     python benchmarks/search_score_fidelity.py          # after the README's demo chain
-    python benchmarks/search_score_fidelity.py --size 12 --epochs 4 --count 8
+    python benchmarks/search_score_fidelity.py --size 12 --epochs 8 --count 8
 
 Children inherit the source super-network's weights (as tools/extract_subnet.py cuts them) and
 fine-tune with configs/demo/finetune_child_digits.py on the target's training part; both scores
@@ -42,7 +42,7 @@ def main():
                         help='super-network fine-tuned on the target (what the search scores)')
     parser.add_argument('--size', type=int, default=12, help='blocks in every allocation')
     parser.add_argument('--count', type=int, default=8)
-    parser.add_argument('--epochs', type=int, default=4)
+    parser.add_argument('--epochs', type=int, default=8)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
 
