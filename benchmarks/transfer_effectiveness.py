@@ -3,7 +3,8 @@
     python benchmarks/transfer_effectiveness.py                 # ~5-8 min on 2 CPU cores
     python benchmarks/transfer_effectiveness.py --epochs 5 --seeds 0 1
 
-1. Train each source (small super-network children, see SOURCES) on Fashion-MNIST.
+1. Train each source (small super-network children: search/report/smallnets.py) on
+   Fashion-MNIST.
 2. For every source -> target pair (different architectures) and every method, transfer into
    the target's random initialization (the classifier head is excluded: other labels), then
    fine-tune N epochs on digits; the same target from the same random init, with the same
@@ -24,82 +25,16 @@ import statistics
 import time
 import warnings
 
-import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from scipy.stats import kendalltau
 
-from supernet import build_backbone, get_space
-from supernet.datasets import load_digits, load_fashion_mnist
-from transfer import METHODS, rank_sources, transfer_weights
+from search.report.smallnets import SOURCE_NETS as SOURCES
+from search.report.smallnets import TARGET_NETS as TARGETS
+from search.report.smallnets import (Classifier, accuracy, load_transfer_data,
+                                     timed_transfer, train_classifier)
+from transfer import METHODS, rank_sources
 
-# name -> (space, width multiplier, allocation or None for the space's default)
-SOURCES = {
-    'resnet18/4': ('resnet_basic', 0.25, (2, 2, 2, 2)),
-    'mbv2/2': ('mobilenet_v2', 0.5, None),
-    'mnasnet/2': ('mnasnet', 0.5, None),
-}
-TARGETS = {
-    'resnet10x3/8': ('resnet_basic', 0.375, (1, 1, 1, 1)),        # shallower and wider
-    'resnet(2,2,8,2)/4': ('resnet_basic', 0.25, (2, 2, 8, 2)),    # layer3 deeper than max 6
-    'mnasnet(2x5)/2': ('mnasnet', 0.5, (2, 2, 2, 2, 2)),
-}
 GUARD = 0.5
-
-
-class Classifier(nn.Module):
-    """A super-network child backbone, global average pooling and a linear head."""
-
-    def __init__(self, space, width, allocation, num_classes=10):
-        super().__init__()
-        space = get_space(space).scaled(width, small_input=True)
-        allocation = allocation or space.default_depths  # None would build the super-network
-        if space.family == 'resnet':
-            self.backbone = build_backbone(space, allocation, out_indices=(3,))
-            channels = space.stages[-1].channels
-        else:
-            self.backbone = build_backbone(space, allocation, out_indices=(7,))  # conv2
-            channels = space.head_channels
-        self.head = nn.Linear(channels, num_classes)
-
-    def forward(self, x):                                   # (B, 3, H, W)
-        return self.head(self.backbone(x)[-1].mean((2, 3)))  # (B, classes)
-
-
-def prepare(images: np.ndarray, size: int, mean=None, std=None):
-    """uint8 (N, h, w) -> float (N, 3, size, size), standardized with the train split's stats."""
-    x = torch.from_numpy(images).float().div(255).unsqueeze(1)
-    x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
-    mean = x.mean().item() if mean is None else mean
-    std = x.std().item() if std is None else std
-    return ((x - mean) / std).expand(-1, 3, -1, -1).contiguous(), mean, std
-
-
-def train(model, x, y, epochs, seed, lr, batch, evaluate=None):
-    """Adam, cross-entropy, shuffled with ``seed``; a plain loop: the data are small in-memory
-    tensors. Returns the accuracies ``evaluate(model)`` after each epoch."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    order = torch.Generator().manual_seed(seed)
-    curve = []
-    for _ in range(epochs):
-        model.train()
-        for index in torch.randperm(len(x), generator=order).split(batch):
-            loss = F.cross_entropy(model(x[index]), y[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        if evaluate:
-            curve.append(evaluate(model))
-    return curve
-
-
-@torch.no_grad()
-def accuracy(model, x, y, batch=500):
-    model.eval()
-    hits = sum((model(xb).argmax(1) == yb).sum().item()
-               for xb, yb in zip(x.split(batch), y.split(batch)))
-    return hits / len(x)
 
 
 def main():
@@ -120,21 +55,9 @@ def main():
     methods = sorted(METHODS)
 
     # ---- data: Fashion-MNIST (source domain), digits (target domain, other labels)
-    rng = np.random.default_rng(0)
-    f_images, f_labels = load_fashion_mnist('train')
-    pick = rng.permutation(len(f_images))[:args.source_train]
-    fx, f_mean, f_std = prepare(f_images[pick], args.size)
-    fy = torch.from_numpy(f_labels[pick])
-    f_test_images, f_test_labels = load_fashion_mnist('test')
-    fx_test, _, _ = prepare(f_test_images[:2000], args.size, f_mean, f_std)
-    fy_test = torch.from_numpy(f_test_labels[:2000])
-    d_images, d_labels = load_digits()
-    perm = rng.permutation(len(d_images))
-    train_idx, test_idx = perm[:args.target_train], perm[args.target_train:][:args.target_test]
-    dx, d_mean, d_std = prepare(d_images[train_idx], args.size)
-    dy = torch.from_numpy(d_labels[train_idx])
-    dx_test, _, _ = prepare(d_images[test_idx], args.size, d_mean, d_std)
-    dy_test = torch.from_numpy(d_labels[test_idx])
+    data = load_transfer_data(args.source_train, args.target_train, args.target_test, args.size)
+    fx, fy, fx_test, fy_test = data.source_x, data.source_y, data.source_test_x, data.source_test_y
+    dx, dy, dx_test, dy_test = data.target_x, data.target_y, data.target_test_x, data.target_test_y
     print(f'source: Fashion-MNIST {len(fx)} train / {len(fx_test)} test; target: digits '
           f'{len(dx)} train / {len(dx_test)} test; {args.size}x{args.size}; fine-tune '
           f'{args.epochs} epochs, Adam lr {args.lr}, batch {args.batch}, seeds {args.seeds}')
@@ -144,7 +67,7 @@ def main():
     for name, spec in SOURCES.items():
         torch.manual_seed(0)
         model = Classifier(*spec)
-        train(model, fx, fy, args.source_epochs, seed=0, lr=args.lr, batch=64)
+        train_classifier(model, fx, fy, args.source_epochs, seed=0, lr=args.lr, batch=64)
         sources[name] = model.eval()
         print(f'source {name:<12} Fashion-MNIST test accuracy '
               f'{accuracy(model, fx_test, fy_test):.3f}  ({time.time() - start:.0f} s)')
@@ -157,16 +80,16 @@ def main():
         for seed in args.seeds:
             torch.manual_seed(seed)
             init = Classifier(*spec)
-            random_curve = train(copy.deepcopy(init), dx, dy, args.epochs, seed, args.lr,
-                                 args.batch, evaluate)
+            random_curve = train_classifier(copy.deepcopy(init), dx, dy, args.epochs, seed,
+                                            args.lr, args.batch, evaluate)
             for s_name, source in sources.items():
                 row = dict(target=t_name, source=s_name, seed=seed, sim=similarities[s_name],
                            random=random_curve)
                 for method in methods:
                     model = copy.deepcopy(init)
-                    report = transfer_weights(source, model, method, exclude='head.*')
-                    row[method] = train(model, dx, dy, args.epochs, seed, args.lr, args.batch,
-                                        evaluate)
+                    report, _ = timed_transfer(source, model, method)
+                    row[method] = train_classifier(model, dx, dy, args.epochs, seed, args.lr,
+                                                   args.batch, evaluate)
                     row[method + '_cov'] = report.coverage
                 rows.append(row)
                 print(f'{s_name:>12} -> {t_name:<18} seed {seed} done '

@@ -113,6 +113,23 @@ def finetune_child(config, allocation, init_checkpoint: str | None, work_dir: st
     or ``None`` for the config's random initialisation. Everything else (data, schedule, seed)
     comes from the config, so two calls differ only in what they are asked to.
     """
+    runner = _child_runner(config, allocation, init_checkpoint, work_dir, epochs, cfg_options)
+    runner.train()
+    return float(runner.message_hub.get_scalar('val/accuracy/top1').current())
+
+
+def finetune_child_curve(config, allocation, init_checkpoint: str | None, work_dir: str,
+                         epochs: int | None = None, cfg_options: dict | None = None) -> list:
+    """As :func:`finetune_child`, validating after every epoch: the top-1 after epochs
+    ``1 .. epochs``, in order (a learning curve)."""
+    options = dict(cfg_options or {}, **{'train_cfg.val_interval': 1})
+    runner = _child_runner(config, allocation, init_checkpoint, work_dir, epochs, options)
+    runner.train()
+    history, _ = runner.message_hub.get_scalar('val/accuracy/top1').data
+    return [float(top1) for top1 in history]
+
+
+def _child_runner(config, allocation, init_checkpoint, work_dir, epochs, cfg_options):
     from mmengine.config import Config
 
     from supernet.engine.launch import build_runner
@@ -129,6 +146,4 @@ def finetune_child(config, allocation, init_checkpoint: str | None, work_dir: st
         cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=epochs,
                                     eta_min=0.0)]
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
-    runner = build_runner(cfg, cfg_options=cfg_options)
-    runner.train()
-    return float(runner.message_hub.get_scalar('val/accuracy/top1').current())
+    return build_runner(cfg, cfg_options=cfg_options)

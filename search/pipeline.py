@@ -54,13 +54,9 @@ def run_search(cfg: Config, checkpoint: str, budget: float, budget_type: str = '
         raise FileExistsError(f'{log_path} exists: pass --resume to continue that search, or '
                               'another --work-dir')
 
-    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint,
-                                       prefix='backbone.')
+    runner = finetune_supernet(cfg, checkpoint, launcher=launcher, resume=resume)
+    torch.set_grad_enabled(False)
     epochs = int(search_cfg.get('finetune_epochs', 0))
-    if epochs:
-        cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=epochs)
-    runner = build_runner(cfg, launcher=launcher, resume='auto' if resume else None)
-    _finetune(runner, epochs)
 
     model = unwrapped(runner.model)
     space = model.backbone.space
@@ -83,6 +79,22 @@ def run_search(cfg: Config, checkpoint: str, budget: float, budget_type: str = '
     return result
 
 
+def finetune_supernet(cfg: Config, checkpoint: str, launcher: str = 'none',
+                      resume: bool = False):
+    """The runner of a search config with the super-network's weights from ``checkpoint``,
+    fine-tuned on the target with depth sampling for ``search_cfg.finetune_epochs`` (0: not at
+    all). The result is kept as ``work_dir/finetuned.pth``, which a later call loads instead of
+    training again. The model is left in eval mode."""
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint,
+                                       prefix='backbone.')
+    epochs = int(cfg.search_cfg.get('finetune_epochs', 0))
+    if epochs:
+        cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=epochs)
+    runner = build_runner(cfg, launcher=launcher, resume='auto' if resume else None)
+    _finetune(runner, epochs)
+    return runner
+
+
 def _finetune(runner, epochs: int):
     """Fine-tune on the target with depth sampling once; later runs load the result."""
     finetuned = osp.join(runner.work_dir, 'finetuned.pth')
@@ -100,4 +112,3 @@ def _finetune(runner, epochs: int):
                       'target head stays untrained')
         model.init_weights()
     model.eval()
-    torch.set_grad_enabled(False)

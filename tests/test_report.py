@@ -1,0 +1,245 @@
+"""tools/report.py in its reduced mode: every figure and table is produced, the markdown says
+what the JSON holds; the ERF tool and its library on known cases."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from search.report import SECTIONS, render_report
+from search.report.erf import (allocation_backbones, effective_receptive_field, erf_inputs,
+                               erf_stats)
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+
+def run(*args, check=True):
+    result = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
+                            cwd=ROOT, timeout=600,
+                            env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)})
+    if check:
+        assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-4000:])
+    return result
+
+
+@pytest.fixture(scope='module')
+def report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('report')
+    out = tmp / 'report'
+    run(ROOT / 'tools/report.py', '--reduced', '--out', out, '--data-root', tmp / 'data',
+        '--seed', '3')
+    return out, json.loads((out / 'report.json').read_text()), (out / 'README.md').read_text()
+
+
+# ------------------------------------------------------------------------- markdown parsing
+def sections_of(markdown: str) -> dict:
+    """'## <title>' -> its text."""
+    parts = re.split(r'^## (.+)$', markdown, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def tables_of(text: str) -> list:
+    """Every markdown table in ``text`` as a list of rows (lists of cell strings), header
+    first, separator dropped."""
+    tables, current = [], []
+    for line in text.splitlines() + ['']:
+        if line.startswith('|'):
+            cells = [c.strip() for c in line.strip().strip('|').split('|')]
+            if not all(set(c) <= {'-'} for c in cells):
+                current.append(cells)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def json_numbers(node) -> list:
+    if isinstance(node, bool) or node is None or isinstance(node, str):
+        return []
+    if isinstance(node, (int, float)):
+        return [node]
+    values = node.values() if isinstance(node, dict) else node
+    return [n for v in values for n in json_numbers(v)]
+
+
+def fmt(value, decimals=2):
+    return f'{value:.{decimals}f}'
+
+
+def alloc(depths):
+    return '-'.join(map(str, depths))
+
+
+# ----------------------------------------------------------------------------------- tests
+def test_every_figure_and_section_is_written(report):
+    out, data, markdown = report
+    assert list(data['sections']) == [s.KEY for s in SECTIONS]
+    titles = list(sections_of(markdown))
+    assert titles == [s.TITLE for s in SECTIONS]
+    for section in SECTIONS:
+        path = out / section.FIGURE
+        assert path.read_bytes()[:8] == PNG_MAGIC, path
+        with Image.open(path) as image:
+            image.verify()
+        with Image.open(path) as image:
+            assert min(image.size) > 300, (path, image.size)
+        assert f']({section.FIGURE})' in markdown
+        part = sections_of(markdown)[section.TITLE]
+        entry = data['sections'][section.KEY]
+        # every section states the command and seed that produced it
+        assert entry['command'].startswith('python tools/report.py --reduced')
+        assert entry['seed'] == 3
+        assert f'`{entry["command"]}` (seed 3)' in part
+        assert tables_of(part), f'section {section.TITLE} has no table'
+    assert (out / 'supernet.pth').is_file()  # trained here, kept for --supernet
+
+
+def test_tables_equal_the_json(report):
+    _, data, markdown = report
+    parts = sections_of(markdown)
+    s = data['sections']
+
+    [search] = tables_of(parts[s['search']['title']])
+    assert len(search) - 1 == len(s['search']['runs'])
+    for row, run_ in zip(search[1:], s['search']['runs']):
+        assert row == [run_['method'], '–' if run_['seed'] is None else str(run_['seed']),
+                       str(run_['evaluations']), alloc(run_['allocation']), fmt(run_['top1']),
+                       str(run_['rank']), fmt(run_['top_percent'], 1), fmt(run_['seconds'], 1)]
+    greedy = s['search']['runs'][0]
+    assert greedy['method'] == 'greedy' and greedy['evaluations'] == s['search']['evaluations']
+    assert len(s['search']['all']) == s['search']['frontier_size']
+
+    [arch] = tables_of(parts[s['architecture']['title']])
+    rows = {r[0]: r for r in arch[1:]}
+    assert len(rows) == len(s['architecture']['rows'])
+    for entry in s['architecture']['rows']:
+        row = rows[alloc(entry['allocation'])]
+        assert row[2:] == [fmt(entry['source_top1']), fmt(entry['search_top1']),
+                           fmt(entry['target_top1'])]
+        assert entry['search_top1'] == dict(map(lambda a: (tuple(a[0]), a[1]),
+                                                s['search']['all']))[tuple(entry['allocation'])]
+
+    [inherit] = tables_of(parts[s['inheritance']['title']])
+    for row, entry in zip(inherit[1:], s['inheritance']['rows']):
+        assert row[1] == entry['init'] and row[2:] == [fmt(v) for v in entry['curve']]
+
+    per_pair, summary = tables_of(parts[s['transfer']['title']])
+    cells = iter(per_pair[1:])
+    for pair in s['transfer']['pairs']:
+        random = next(cells)
+        assert random[4:6] == [fmt(pair['random']['curve'][0]), fmt(pair['random']['top1'])]
+        for method in s['transfer']['methods']:
+            m, row = pair['methods'][method], next(cells)
+            assert row[1:] == [method, fmt(m['coverage'], 1), fmt(m['seconds']),
+                               fmt(m['curve'][0]), fmt(m['top1']), fmt(m['ratio'])]
+    for row in summary[1:]:
+        entry = s['transfer']['summary'][row[0]]
+        assert row[1:3] == [fmt(entry['mean_ratio']), fmt(entry['min_ratio'])]
+
+    [erf] = tables_of(parts[s['erf']['title']])
+    panels = [p for r in s['erf']['rows'] for p in r['panels']]
+    for row, panel in zip(erf[1:], panels, strict=True):
+        assert row[1] == alloc(panel['allocation'])
+        assert row[4:] == [fmt(panel['radius90']), fmt(panel['outer_percent'], 1)]
+
+    [trajectory] = tables_of(parts[s['trajectory']['title']])
+    for row, link in zip(trajectory[1:], s['trajectory']['chain'][1:], strict=True):
+        assert row[:3] == [str(link['size']), alloc(link['allocation']), fmt(link['top1'])]
+
+
+def test_every_decimal_in_the_markdown_is_a_json_number(report):
+    """No number is typed in: each decimal in the prose and tables (code spans aside) is a
+    value of the JSON, printed with as many decimals."""
+    _, data, markdown = report
+    numbers = json_numbers(data)
+    text = re.sub(r'`[^`]*`', '', markdown)
+    tokens = re.findall(r'(?<![\w.])[-+]?\d+\.\d+', text)
+    assert len(tokens) > 50
+    for token in tokens:
+        decimals = len(token.split('.')[1])
+        assert any(f'{abs(v):.{decimals}f}' == token.lstrip('+-') for v in numbers), token
+
+
+def test_rendering_is_a_function_of_the_json(report, tmp_path):
+    out, _, markdown = report
+    (tmp_path / 'report.json').write_bytes((out / 'report.json').read_bytes())
+    assert render_report(tmp_path / 'report.json').read_text() == markdown
+    assert sorted(p.name for p in tmp_path.glob('*.png')) == sorted(s.FIGURE for s in SECTIONS)
+
+
+def test_report_refuses_bad_input(tmp_path):
+    missing = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path,
+                  '--supernet', tmp_path / 'none.pth', check=False)
+    assert missing.returncode != 0 and 'no such file' in missing.stderr
+    budget = run(ROOT / 'tools/report.py', '--budget', '3', '--out', tmp_path, check=False)
+    assert budget.returncode != 0 and 'use 5..20 blocks' in budget.stderr
+    (tmp_path / 'work').mkdir()
+    (tmp_path / 'work' / 'mine.txt').write_text('not the report\'s')
+    foreign = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path, check=False)
+    assert foreign.returncode != 0 and 'was not made by tools/report.py' in foreign.stderr
+    assert (tmp_path / 'work' / 'mine.txt').exists()
+
+
+# -------------------------------------------------------------------------------------- ERF
+@pytest.fixture(scope='module')
+def untrained():
+    """Children of one untrained, seeded demo super-network."""
+    allocations = [(1, 1, 1, 1), (3, 4, 6, 3), (2, 6, 14, 6)]
+    return dict(allocation_backbones('resnet_bottleneck_demo', allocations, seed=0))
+
+
+def test_deeper_allocations_and_later_stages_see_further(untrained):
+    x = erf_inputs('noise', 2, 48, seed=0)
+    radius = {a: erf_stats(effective_receptive_field(b, x, stage=4))['radius90']
+              for a, b in untrained.items()}
+    assert radius[(1, 1, 1, 1)] < radius[(3, 4, 6, 3)] < radius[(2, 6, 14, 6)]
+    stages = [erf_stats(effective_receptive_field(untrained[(3, 4, 6, 3)], x, stage))
+              for stage in (1, 2, 3, 4)]
+    assert [s['radius90'] for s in stages] == sorted(s['radius90'] for s in stages)
+    assert stages[0]['radius90'] < stages[3]['radius90']
+    assert stages[0]['outer_percent'] < stages[3]['outer_percent']
+
+
+def test_erf_is_a_distribution_centred_on_the_centre_output(untrained):
+    erf = effective_receptive_field(untrained[(1, 1, 1, 1)], erf_inputs('ones', 1, 32), 4)
+    assert erf.shape == (32, 32) and np.isclose(erf.sum(), 1) and (erf >= 0).all()
+    centre = erf_stats(erf)['centre']
+    assert all(abs(c - 16) <= 1.5 for c in centre)
+    # A 3x3 stem and one 3x3 conv per stage (strides 1, 2, 2, 2): 19 px theoretical field.
+    rows, cols = np.nonzero(erf > 1e-7)
+    assert rows.max() - rows.min() + 1 <= 19 and cols.max() - cols.min() + 1 <= 19
+
+
+def test_without_relu_the_erf_ignores_the_input_and_leaves_the_model_alone(untrained):
+    backbone = untrained[(3, 4, 6, 3)]
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    ones = effective_receptive_field(backbone, erf_inputs('ones', 1, 32), 3, linear=True)
+    noise = effective_receptive_field(backbone, erf_inputs('noise', 3, 32), 3, linear=True)
+    assert np.allclose(ones, noise, atol=1e-6)
+    relu = effective_receptive_field(backbone, erf_inputs('noise', 3, 32), 3)
+    assert not np.allclose(relu, noise, atol=1e-4)
+    assert any(isinstance(m, torch.nn.ReLU) for m in backbone.modules())
+    assert all(torch.equal(before[k], v) for k, v in backbone.state_dict().items())
+
+
+def test_visualize_erf_tool(tmp_path):
+    out = tmp_path / 'erf.png'
+    result = run(ROOT / 'tools/visualize_erf.py', '--space', 'resnet_bottleneck_demo',
+                 '--allocations', '1,1,1,1', '2,2,3,2', '--images', '2', '--size', '32',
+                 '--stage', '3', '--out', out)
+    assert out.read_bytes()[:8] == PNG_MAGIC
+    record = json.loads(out.with_suffix('.json').read_text())
+    assert record['stage'] == 3 and [r['allocation'] for r in record['results']] == [
+        [1, 1, 1, 1], [2, 2, 3, 2]]
+    for r in record['results']:  # printed as stored
+        assert f'r90 {r["radius90"]:6.2f} px' in result.stdout
+    bad = run(ROOT / 'tools/visualize_erf.py', '--space', 'resnet_bottleneck_demo',
+              '--allocations', '1,1,1,1', '--stage', '5', '--out', out, check=False)
+    assert bad.returncode != 0 and 'searched stages 1..4' in bad.stderr
