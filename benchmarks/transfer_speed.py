@@ -5,9 +5,9 @@
 
 Goal: median <= 1 s per pair on CPU, and >= 90% of target tensors covered for pairs of the
 same family. Last, ``rank_sources`` ranks a pool of 20 models (the 12 plus ``EXTRA_POOL``) for
-one target, timed cold (fingerprints built) and warm (cached). Each transfer is timed cold: the DPIAT block cache is cleared first and the
-networks' units and graphs are rebuilt by ``transfer_weights``; building the timm models
-(``pretrained=False``) is not timed.
+one target, timed cold (fingerprints built) and warm (cached). Each transfer is timed cold:
+the DPIAT block cache is cleared first and the networks' units and graphs are rebuilt by
+``transfer_weights``; building the timm models (``pretrained=False``) is not timed.
 """
 import argparse
 import ast
