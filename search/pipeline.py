@@ -12,7 +12,8 @@ The config is an ordinary mmengine training config of the super-network model on
         transfer_method='dpiat')   # the extra blocks initialized by this transfer method
 
 ``beyond_max`` and ``transfer_method`` can also come from the command line (``--beyond-max``,
-``--transfer-method``), which wins over the config.
+``--transfer-method``), which wins over the config. With ``beyond_max > 0`` the log's metadata
+holds the transfer method, so a resumed search never mixes scores of two methods.
 """
 from __future__ import annotations
 

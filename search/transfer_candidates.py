@@ -98,6 +98,9 @@ class TransferringEvaluator:
         """``(backbone, entry)``: the static backbone of ``allocation``, initialized as in the
         module doc, and its log entry ``{'method', 'source', 'coverage'}``."""
         allocation = self.space.validate(allocation, allow_deeper=True)
+        if self.in_space(allocation):
+            raise ValueError(f'{allocation} is a child of the super-network (max depths '
+                             f'{self.space.max_depths}): it inherits its weights, see get_subnet')
         source = self.clipped(allocation)
         child = self.supernet.get_subnet(source)
         backbone = self.supernet.static_backbone(allocation)

@@ -136,6 +136,8 @@ def test_deeper_child_keeps_inherited_blocks_and_transfers_the_new_ones(tiny):
         record = report[f'layer2.{block}.conv1.weight']
         assert record.op == 'copy' and record.source.startswith('layer2.')
         assert torch.equal(state[f'layer2.{block}.conv1.weight'], inherited[record.source])
+    with pytest.raises(ValueError, match=r'\(1, 2, 2, 1\) is a child of the super-network'):
+        evaluate.build((1, 2, 2, 1))
     with pytest.raises(ValueError, match=r"transfer method='copy': allowed 'dpiat', 'hmt', 'tli'"):
         TransferringEvaluator(evaluator, 'copy')
     with pytest.raises(TypeError, match='cannot score candidates past the super-network'):
