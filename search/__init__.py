@@ -4,7 +4,9 @@ The algorithms take a plain ``evaluate(allocation) -> float`` (higher is better)
 engine; :class:`ClassificationEvaluator` is the plain-PyTorch evaluator for classifiers (BatchNorm
 recalibration + top-1 on a held-out split, with prefix caching across a greedy step);
 :class:`~search.detection.DetectionEvaluator` scores super-network detectors built by an mmengine
-Runner (BatchNorm recalibration + mmdet's COCO bbox mAP).
+Runner (BatchNorm recalibration + mmdet's COCO bbox mAP); :class:`TransferringEvaluator` wraps
+either so that ``greedy_search(..., beyond_max=N)`` can score candidates deeper than the
+super-network, their extra blocks initialized by weight transfer.
 ``recalibrate_bn`` is :func:`supernet.batchnorm.recalibrate_bn`, re-exported.
 
     >>> from search import greedy_search, make_budget
@@ -24,10 +26,11 @@ from .greedy import greedy_search
 from .log import Record, SearchLog
 from .ranking import kendall_tau
 from .result import SearchResult
+from .transfer_candidates import TransferringEvaluator
 
 __all__ = [
     'BUDGET_KINDS', 'Budget', 'ClassificationEvaluator', 'ComplexityCounter', 'DetectionEvaluator',
     'EvaluationCache', 'Record', 'SearchLog', 'SearchResult', 'evolution_search',
     'exhaustive_search', 'greedy_search', 'kendall_tau', 'make_budget', 'random_search',
-    'recalibrate_bn', 'reweighting', 'split_train_val',
+    'TransferringEvaluator', 'recalibrate_bn', 'reweighting', 'split_train_val',
 ]

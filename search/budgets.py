@@ -111,6 +111,12 @@ class Budget:
             a[rng.choice(grow)] += 1
         return tuple(a)
 
+    def extended(self, extra: int) -> 'Budget':
+        """The same cost and limit over ``space.extended(extra)``: every stage may take ``extra``
+        blocks past the super-network's depth (the cost stays affine there, see
+        :mod:`search.complexity`)."""
+        return dataclasses.replace(self, space=self.space.extended(extra))
+
     def to_dict(self) -> dict:
         data = {'kind': self.kind, 'limit': self.limit, 'space': self.space.name,
                 'offset': self.offset, 'slopes': list(self.slopes)}

@@ -11,6 +11,11 @@ Every search goes through :class:`EvaluationCache`. It accepts two kinds of eval
 
 Each score is logged the moment it is yielded, so a search killed mid-step keeps what was done.
 
+An evaluator that initializes some candidates by weight transfer instead of taking them from the
+super-network (:class:`search.transfer_candidates.TransferringEvaluator`) also has
+``transferred(allocation) -> dict | None``; its answer, asked right after the score, goes into the
+record's ``transferred`` field.
+
     >>> cache = EvaluationCache(lambda a: -sum(a))
     >>> [r.score for r in cache.evaluate([(1, 2), (2, 1), (1, 2)])]
     [-3.0, -3.0, -3.0]
@@ -19,6 +24,7 @@ Each score is logged the moment it is yielded, so a search killed mid-step keeps
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import time
@@ -125,6 +131,9 @@ class EvaluationCache:
             raise ValueError(f'evaluate({allocation}) returned {score!r}; expected a real number '
                              '(higher is better), not NaN')
         record = self._record(allocation, float(score), seconds, step)
+        transferred = getattr(self.evaluate_fn, 'transferred', None)
+        if transferred is not None:
+            record = dataclasses.replace(record, transferred=transferred(allocation))
         self._records[allocation] = record
         if self.log is not None:
             self.log.append(record)

@@ -1,12 +1,13 @@
 """FLOPs and parameters of a space's backbones at any allocation, counted by ``mmengine.analysis``.
 
-One trace of the deepest backbone of a space gives mmengine's count for every block; an
-allocation's count is that total minus the blocks it leaves out. This is exact, not an estimate:
-every block but a stage's first is the same module on the same input shape (stride 1, as many
-channels in as out), so dropping one changes no other count. The counter checks this assumption
+One trace of the deepest backbone of a space (every stage at least two blocks deep) gives
+mmengine's count for every block; an allocation's count is that total minus the blocks it leaves
+out. This is exact, not an estimate: every block but a stage's first is the same module on the
+same input shape (stride 1, as many channels in as out), so dropping one changes no other count. The counter checks this assumption
 and raises if a space breaks it. Consequently a count is *affine* in the depths,
 ``count(a) = offset + Σ_i slope_i · a_i`` with ``slope_i`` the count of one non-first block of
-stage ``i`` — the form :mod:`search.budgets` builds on.
+stage ``i`` — the form :mod:`search.budgets` builds on. For the same reason the count of a static
+backbone deeper than the space allows (a candidate initialized by transfer) is exact too.
 
 FLOPs are mmengine's: one multiply-add counts as one, BatchNorm is counted, element-wise additions
 and activations are not. Counts are for batch 1 at ``input_shape`` and cover the backbone only.
@@ -58,24 +59,30 @@ class ComplexityCounter:
         """(offset, slopes) from the per-module counts of the deepest network."""
         total, slopes = by_module[''], []
         for stage in self.space.searched:
-            added = {by_module.get(f'{stage.name}.{j}', 0) for j in range(1, stage.max_depth)}
+            added = {by_module.get(f'{stage.name}.{j}', 0) for j in range(1, _traced(stage))}
             if len(added) > 1:
                 raise ValueError(
                     f'space {self.space.name!r}: the non-first blocks of stage {stage.name} differ '
                     f'in {what} ({sorted(added)}), so counts are not affine in the depths')
             slopes.append(added.pop() if added else 0)
-        offset = total - sum(s * d for s, d in zip(slopes, self.space.max_depths))
+        offset = total - sum(s * _traced(stage) for s, stage in zip(slopes, self.space.searched))
         return int(offset), tuple(int(s) for s in slopes)
 
     def flops(self, allocation) -> int:
         """mmengine's FLOPs (multiply-adds) of the backbone at ``allocation``."""
-        a = self.space.validate(allocation)
+        a = self._depths(allocation)
         return self.flop_offset + sum(s * d for s, d in zip(self.flop_slopes, a))
 
     def params(self, allocation) -> int:
         """Parameters of the static backbone at ``allocation``."""
-        a = self.space.validate(allocation)
+        a = self._depths(allocation)
         return self.param_offset + sum(s * d for s, d in zip(self.param_slopes, a))
+
+    def _depths(self, allocation) -> tuple:
+        """The validated depths. A stage may be deeper than the space allows (a candidate whose
+        extra blocks are initialized by transfer): its added blocks are copies of the traced
+        non-first block, so the affine count stays exact."""
+        return self.space.validate(allocation, allow_deeper=True)
 
     def affine(self, kind: str) -> tuple:
         """``(offset, slopes)`` of ``kind`` ('flops' or 'params')."""
@@ -102,10 +109,17 @@ def _block_counts(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
 
 def _trace(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
     from mmengine.analysis import FlopAnalyzer, parameter_count
-    model = build_backbone(space, space.max_depths, **backbone_kwargs).eval()
+    depths = tuple(_traced(stage) for stage in space.searched)
+    model = build_backbone(space, depths, **backbone_kwargs).eval()
     analyzer = FlopAnalyzer(model, torch.zeros((1,) + input_shape))
     analyzer.unsupported_ops_warnings(False)   # residual adds and activations: not counted
     analyzer.uncalled_modules_warnings(False)
     flops = dict(analyzer.by_module())
     return flops, dict(parameter_count(model))
 
+
+
+def _traced(stage) -> int:
+    """Blocks of ``stage`` in the traced backbone: its maximum, and at least two, so that even a
+    one-block stage shows what an added block costs."""
+    return max(stage.max_depth, 2)

@@ -12,7 +12,9 @@ a :mod:`supernet` super-network) into ``evaluate(allocation) -> float`` for
    runner's ``val_evaluator`` — mmdet's ``CocoMetric`` — taking ``coco/bbox_mAP``.
 
 Statistics, train/eval flags and the allocation are restored afterwards, so the model can go on
-training or be checkpointed. The seconds of steps 2 and 3 are kept per candidate in
+training or be checkpointed. :meth:`DetectionEvaluator.score_backbone` scores a static backbone
+swapped into the detector the same way (for candidates deeper than the super-network, see
+:mod:`search.transfer_candidates`). The seconds of steps 2 and 3 are kept per candidate in
 :attr:`DetectionEvaluator.timings`.
 
 Under ``torchrun`` the ranks split the recalibration batches of the one sequence a single process
@@ -35,7 +37,7 @@ from supernet.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn
 from supernet.engine.hooks import find_supernet
 
 from .engine import _loader, unwrapped
-from .evaluator import _restored_modes
+from .evaluator import _restored_modes, swapped_backbone
 from .pipeline import EVALUATORS
 
 RECALIBRATE = ('auto', True, False)
@@ -91,7 +93,7 @@ class DetectionEvaluator:
             raise ValueError(f'num_recal_batches={num_recal_batches}: must be >= 1')
         self.model = unwrapped(runner.model)
         self.supernet = find_supernet(self.model)
-        self.metric, self.quiet = metric, quiet
+        self.metric, self.quiet, self.recalibrate = metric, quiet, recalibrate
         if runner.cfg.get('val_dataloader') is None or runner.cfg.get('val_evaluator') is None:
             raise ValueError('the config needs val_dataloader and val_evaluator: the search '
                              'scores candidates on them')
@@ -135,15 +137,30 @@ class DetectionEvaluator:
         allocation = self.supernet.space.validate(allocation)
         previous = self.supernet.allocation
         try:
-            with preserved_bn_stats(self.model), _restored_modes(self.model):
-                self.supernet.set_allocation(allocation)
-                start = time.perf_counter()
-                self._recalibrate()
-                middle = time.perf_counter()
-                metrics, detections = self._evaluate()
-                end = time.perf_counter()
+            self.supernet.set_allocation(allocation)
+            return self._measure(allocation, self.recal_bns)
         finally:
             self.supernet.set_allocation(previous)
+
+    @torch.no_grad()
+    def score_backbone(self, backbone: torch.nn.Module, allocation) -> float:
+        """Score of a static ``backbone`` of ``allocation`` standing in for the super-network (a
+        candidate deeper than it, initialized by weight transfer); recalibrated as
+        ``recalibrate`` says and validated as :meth:`__call__` does. The detector's backbone is
+        the super-network again afterwards, its state untouched."""
+        allocation = tuple(allocation)
+        with swapped_backbone(self.model, backbone.to(next(self.model.parameters()).device)):
+            bns = self._recalibrated_bns(self.recalibrate) if self.recal_bns else []
+            return self._measure(allocation, bns)
+
+    def _measure(self, allocation: tuple, bns: list) -> float:
+        """Recalibrate ``bns`` and validate the model as it is; restore statistics and modes."""
+        with preserved_bn_stats(self.model), _restored_modes(self.model):
+            start = time.perf_counter()
+            self._recalibrate(bns)
+            middle = time.perf_counter()
+            metrics, detections = self._evaluate()
+            end = time.perf_counter()
         self.timings.append(dict(allocation=allocation, recalibration=middle - start,
                                  evaluation=end - middle))
         self.results[allocation] = metrics
@@ -156,8 +173,10 @@ class DetectionEvaluator:
         raise KeyError(f'metric={self.metric!r} is not among the evaluator results '
                        f'{sorted(metrics)}')
 
-    def _recalibrate(self):
-        if not self.recal_bns:
+    def _recalibrate(self, bns: list | None = None):
+        """Re-estimate ``bns`` (default: the super-network detector's, ``recal_bns``)."""
+        bns = self.recal_bns if bns is None else bns
+        if not bns:
             return
         model = self.model
 
@@ -167,9 +186,9 @@ class DetectionEvaluator:
                 return model.extract_feat(data['inputs'])
             return model(**data, mode='tensor')
 
-        recalibrate_bn(model, self.recal_batches, forward, bns=self.recal_bns)
+        recalibrate_bn(model, self.recal_batches, forward, bns=bns)
         if get_world_size() > 1:  # each rank saw its own batches; agree on the mean
-            for bn in self.recal_bns:
+            for bn in bns:
                 all_reduce(bn.running_mean, op='mean')
                 all_reduce(bn.running_var, op='mean')
 

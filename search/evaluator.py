@@ -126,6 +126,11 @@ class ClassificationEvaluator:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    @property
+    def supernet(self) -> nn.Module:
+        """The super-network whose children are scored (``model.backbone``)."""
+        return self.backbone
+
     # ------------------------------------------------------------------- uncached reference
     @torch.no_grad()
     def __call__(self, allocation) -> float:
@@ -136,6 +141,24 @@ class ClassificationEvaluator:
             recalibrate_bn(self.model, self.recal_images, lambda x: self._logits(x.to(device)))
             self._end_recalibration(batchnorms(self.model))
             return self._score((self._logits(x.to(device)), y) for x, y in self.val_batches)
+
+    @torch.no_grad()
+    def score_backbone(self, backbone: nn.Module, allocation=None) -> float:
+        """Score of a static ``backbone`` standing in for the super-network (e.g. a candidate
+        deeper than it, initialized by weight transfer): recalibration and validation as in
+        :meth:`__call__`. ``model.backbone`` is the super-network again afterwards, its state
+        untouched; ``backbone`` keeps its recalibrated statistics. (``allocation`` names the
+        candidate in :class:`~search.detection.DetectionEvaluator`'s timings; unused here.)
+        """
+        device = self.device
+        backbone = backbone.to(device)
+        with self._session(), swapped_backbone(self.model, backbone):
+            backbone.eval()
+            recalibrate_bn(self.model, self.recal_images,
+                           lambda x: self._head(backbone(x.to(device))))
+            self._end_recalibration(batchnorms(self.model))
+            return self._score((self._head(backbone(x.to(device))), y)
+                               for x, y in self.val_batches)
 
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
         return self._head(self.backbone(images))
@@ -322,6 +345,17 @@ def _cumulative(bns: list):
     finally:
         for m, momentum in zip(bns, momenta):
             m.momentum = momentum
+
+
+@contextlib.contextmanager
+def swapped_backbone(model: nn.Module, backbone: nn.Module):
+    """``model.backbone`` is ``backbone`` inside, the original one again on exit."""
+    original = model.backbone
+    model.backbone = backbone
+    try:
+        yield backbone
+    finally:
+        model.backbone = original
 
 
 @contextlib.contextmanager

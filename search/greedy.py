@@ -5,7 +5,10 @@ keep the best, until no child fits the budget. The result holds the best allocat
 on the way (the paper's "optimal architectures for models whose sizes range from ns to C").
 
 * A child is skipped, not evaluated, when its stage is at the super-network's depth or when it
-  would exceed the budget.
+  would exceed the budget. With ``beyond_max=N`` a stage may grow up to ``N`` blocks past that
+  depth instead; such candidates go to ``evaluate`` like any other, which must be able to score
+  them (:class:`search.transfer_candidates.TransferringEvaluator` initializes their extra blocks
+  by weight transfer).
 * Ties go to the child that grows the earliest stage (lowest index), so a run is deterministic
   for a deterministic ``evaluate``.
 * ``[1, …, 1]`` is not evaluated unless ``evaluate_start=True``: with a block budget ``C`` the
@@ -22,6 +25,7 @@ on the way (the paper's "optimal architectures for models whose sizes range from
 """
 from __future__ import annotations
 
+import numbers
 from typing import Callable
 
 from .budgets import resolve_budget
@@ -31,7 +35,8 @@ from .result import SearchResult
 
 
 def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
-                  evaluate_start: bool = False, progress: bool = False) -> SearchResult:
+                  evaluate_start: bool = False, progress: bool = False,
+                  beyond_max: int = 0) -> SearchResult:
     """Run Alg. 1 and return the chain of best allocations.
 
     Args:
@@ -47,17 +52,24 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
         evaluate_start: also evaluate ``[1, …, 1]`` (step 0), so the chain's first entry has
             a score.
         progress: show a tqdm bar over evaluated candidates (step, candidate, best so far).
+        beyond_max: how many blocks a stage may grow past its maximum depth in ``space``
+            (default 0: never). The budget applies as usual; FLOPs and parameters of such
+            candidates are those of the static backbone of that depth.
 
     Returns:
         :class:`~search.result.SearchResult` with ``chain`` (one record per size, the first one
         ``[1, …, 1]``) and ``best`` = its last entry.
     """
     space, budget, counter = resolve_budget(space, budget, counter)
+    if isinstance(beyond_max, bool) or not isinstance(beyond_max, numbers.Integral) or beyond_max < 0:
+        raise ValueError(f'beyond_max={beyond_max!r}: allowed an integer >= 0 (blocks a stage '
+                         'may grow past its maximum depth; 0 = stay in the space)')
+    budget = budget.extended(beyond_max)  # its growable() now allows the extra depth
     cache = EvaluationCache(evaluate, log, counter, 'greedy', meta={'space': space.name})
     parent = space.min_depths
     start = cache.evaluate([parent], step=0)[0] if evaluate_start else cache.unscored(parent)
     chain, history, step = [start], [start] if evaluate_start else [], 0
-    desc = f'greedy {space.name}, {budget.kind} <= {budget.limit:g}'
+    desc = f'greedy {budget.space.name}, {budget.kind} <= {budget.limit:g}'
     steps = f'/{int(budget.limit) - space.num_stages}' if budget.kind == 'blocks' else ''
     with SearchProgress(desc, progress) as report:
         while grow := budget.growable(parent):

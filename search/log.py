@@ -12,7 +12,7 @@ from the file, so that candidate is evaluated again and nothing else is.
     >>> SearchLog(path).get((1, 2, 1, 1)).score
     0.5
     >>> print(open(path).read().splitlines()[1])
-    {"allocation": [1, 2, 1, 1], "score": 0.5, "flops": 10, "params": 3, "seconds": 0.1, "step": 1, "method": ""}
+    {"allocation": [1, 2, 1, 1], "score": 0.5, "flops": 10, "params": 3, "seconds": 0.1, "step": 1, "method": "", "transferred": null}
 """
 from __future__ import annotations
 
@@ -25,7 +25,14 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Record:
-    """One evaluated candidate. ``score`` is ``None`` only for unevaluated chain entries."""
+    """One evaluated candidate. ``score`` is ``None`` only for unevaluated chain entries.
+
+    ``transferred`` is ``None`` for a child of the super-network (inherited weights); for a
+    candidate past the super-network's depth it says how its weights were made, e.g.
+    ``{'method': 'dpiat', 'source': [3, 4, 6, 3], 'coverage': 1.0}`` (see
+    :class:`search.transfer_candidates.TransferringEvaluator`). Logs written before this field
+    existed load with ``None``.
+    """
     allocation: tuple
     score: float | None
     flops: int | None = None
@@ -33,6 +40,7 @@ class Record:
     seconds: float = 0.0
     step: int = 0
     method: str = ''
+    transferred: dict | None = None
 
     def to_dict(self) -> dict:
         return dict(asdict(self), allocation=list(self.allocation))

@@ -7,7 +7,13 @@ The config is an ordinary mmengine training config of the super-network model on
 
     search_cfg = dict(
         finetune_epochs=10,                        # 0: search straight from the source weights
-        evaluator=dict(type='classification', num_recal_batches=20, metric='accuracy'))
+        evaluator=dict(type='classification', num_recal_batches=20, metric='accuracy'),
+        beyond_max=0,              # > 0: stages may grow that many blocks past the super-network,
+        transfer_method='dpiat')   # the extra blocks initialized by this transfer method
+
+``beyond_max`` and ``transfer_method`` can also come from the command line (``--beyond-max``,
+``--transfer-method``), which wins over the config. With ``beyond_max > 0`` the log's metadata
+holds the transfer method, so a resumed search never mixes scores of two methods.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from mmengine.dist import barrier, get_dist_info
 
 from supernet.engine import atomic_save, load_checkpoint_safely
 from supernet.engine.launch import build_runner
+from transfer import METHODS
 
 from .budgets import make_budget
 from .engine import classification_evaluator, unwrapped
@@ -27,6 +34,7 @@ from .greedy import greedy_search
 from .log import SearchLog
 from .plot import plot_chain
 from .result import SearchResult
+from .transfer_candidates import TransferringEvaluator
 
 # evaluator type -> builder(runner, **options); detection registers its own (search.detection)
 EVALUATORS = {'classification': classification_evaluator}
@@ -36,8 +44,11 @@ BUDGET_NAMES = {'blocks': 'blocks', 'weighted': 'reweighted', 'reweighted': 'rew
 
 def run_search(cfg: Config, checkpoint: str, budget: float, budget_type: str = 'blocks',
                resume: bool = False, launcher: str = 'none', progress: bool = True,
-               cfg_options: dict | None = None) -> SearchResult:
-    """Fine-tune (optional), search, and write the search files into ``cfg.work_dir``."""
+               cfg_options: dict | None = None, beyond_max: int | None = None,
+               transfer_method: str | None = None) -> SearchResult:
+    """Fine-tune (optional), search, and write the search files into ``cfg.work_dir``.
+
+    ``beyond_max`` / ``transfer_method``: ``None`` takes them from ``search_cfg``."""
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if budget_type not in BUDGET_NAMES:
@@ -49,6 +60,7 @@ def run_search(cfg: Config, checkpoint: str, budget: float, budget_type: str = '
     kind = evaluator_cfg.pop('type', 'classification')
     if kind not in EVALUATORS:
         raise ValueError(f'search_cfg.evaluator.type={kind!r}: allowed {sorted(EVALUATORS)}')
+    beyond_max, transfer_method = _beyond_settings(search_cfg, beyond_max, transfer_method)
     log_path = osp.join(cfg.work_dir, 'search_log.jsonl')
     if osp.exists(log_path) and not resume:
         raise FileExistsError(f'{log_path} exists: pass --resume to continue that search, or '
@@ -61,17 +73,22 @@ def run_search(cfg: Config, checkpoint: str, budget: float, budget_type: str = '
     model = unwrapped(runner.model)
     space = model.backbone.space
     evaluate = EVALUATORS[kind](runner, **evaluator_cfg)
+    if beyond_max:
+        evaluate = TransferringEvaluator(evaluate, transfer_method)
     budget = make_budget(space, BUDGET_NAMES[budget_type], budget)
     rank, _ = get_dist_info()
     meta = dict(space=space.name, checkpoint=osp.abspath(checkpoint),
                 config=osp.basename(cfg.filename or ''), finetune_epochs=epochs,
                 evaluator=dict(type=kind, **evaluator_cfg))
+    if beyond_max:  # transferred scores depend on the method: never mix two in one log
+        meta['transfer_method'] = transfer_method
     if rank == 0:  # the one writer; it also repairs a torn last line before the others read
         log = SearchLog(log_path, meta=meta)
     barrier()
     if rank != 0:
         log = SearchLog(log_path, meta=meta, read_only=True)
-    result = greedy_search(space, budget, evaluate, log=log, progress=progress and rank == 0)
+    result = greedy_search(space, budget, evaluate, log=log, progress=progress and rank == 0,
+                           beyond_max=beyond_max)
     if rank == 0:
         result.save(osp.join(cfg.work_dir, 'result.json'))
         plot_chain(result, osp.join(cfg.work_dir, 'chain.png'),
@@ -93,6 +110,21 @@ def finetune_supernet(cfg: Config, checkpoint: str, launcher: str = 'none',
     runner = build_runner(cfg, launcher=launcher, resume='auto' if resume else None)
     _finetune(runner, epochs)
     return runner
+
+
+def _beyond_settings(search_cfg, beyond_max, transfer_method) -> tuple:
+    """``(beyond_max, transfer_method)``: the arguments, else ``search_cfg``'s, checked."""
+    if beyond_max is None:
+        beyond_max = search_cfg.get('beyond_max', 0)
+    if transfer_method is None:
+        transfer_method = search_cfg.get('transfer_method', 'dpiat')
+    if isinstance(beyond_max, bool) or not isinstance(beyond_max, int) or beyond_max < 0:
+        raise ValueError(f'search_cfg.beyond_max={beyond_max!r}: allowed an integer >= 0 (blocks '
+                         "a stage may grow past the super-network's depth; 0 = never)")
+    if transfer_method not in METHODS:
+        raise ValueError(f'search_cfg.transfer_method={transfer_method!r}: allowed '
+                         f'{", ".join(map(repr, sorted(METHODS)))}')
+    return beyond_max, transfer_method
 
 
 def _finetune(runner, epochs: int):

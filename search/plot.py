@@ -5,7 +5,8 @@ from pathlib import Path
 
 
 def plot_chain(result, path, title: str | None = None) -> Path:
-    """Score of the best allocation of every size along the chain, labelled with its depths."""
+    """Score of the best allocation of every size along the chain, labelled with its depths
+    (``*``: past the super-network's depth, initialized by transfer)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -15,7 +16,8 @@ def plot_chain(result, path, title: str | None = None) -> Path:
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(scored)), 4))
     ax.plot(sizes, [r.score for r in scored], marker='o')
     for size, record in zip(sizes, scored):
-        ax.annotate('-'.join(map(str, record.allocation)), (size, record.score),
+        label = '-'.join(map(str, record.allocation)) + ('*' if record.transferred else '')
+        ax.annotate(label, (size, record.score),
                     textcoords='offset points', xytext=(0, 6), ha='center', fontsize=7,
                     rotation=45)
     ax.set_xlabel('blocks in the allocation')

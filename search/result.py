@@ -40,6 +40,24 @@ class SearchResult:
                 'num_evaluated': self.num_evaluated, 'num_reused': self.num_reused,
                 'history': [r.to_dict() for r in self.history]}
 
+    def format_chain(self) -> str:
+        """The chain as ``'1-1-1-1 -> 2-1-1-1 -> …'``; candidates past the super-network's depth
+        (initialized by weight transfer) are marked ``*`` and a second line says how.
+
+            >>> start, grown = Record((3, 1), None), Record((4, 1), 0.5, transferred={
+            ...     'method': 'dpiat', 'source': [3, 1], 'coverage': 1.0})
+            >>> print(SearchResult('greedy', 'tiny', {}, grown, [grown], [start, grown])
+            ...       .format_chain())
+            3-1 -> 4-1*
+            * past the super-network's depth: blocks initialized by transfer (dpiat)
+        """
+        text = ' -> '.join(_name(r) for r in self.chain)
+        methods = sorted({r.transferred['method'] for r in self.chain if r.transferred})
+        if methods:
+            text += ("\n* past the super-network's depth: blocks initialized by transfer "
+                     f'({", ".join(methods)})')
+        return text
+
     def save(self, path) -> Path:
         """Write :meth:`to_dict` as JSON atomically (temporary file, then rename)."""
         path = Path(path)
@@ -52,3 +70,7 @@ class SearchResult:
         os.replace(tmp, path)
         return path
 
+
+
+def _name(record: Record) -> str:
+    return '-'.join(map(str, record.allocation)) + ('*' if record.transferred else '')

@@ -94,6 +94,16 @@ class SuperNetMixin:
         """
         from .subnet import extract_subnet
         allocation = self.allocation if allocation is None else self.space.validate(allocation)
-        child = self.static_class(stage_blocks=allocation, space=self.space, **self._child_kwargs)
+        child = self.static_backbone(allocation)
         child.load_state_dict(extract_subnet(self.state_dict(), allocation, self.space))
         return child.train(self.training)
+
+    def static_backbone(self, allocation):
+        """A freshly initialized static backbone of ``allocation`` with this super-network's
+        constructor arguments (``out_indices``, ``norm_eval``, ``frozen_stages``, ...).
+
+        Depths may exceed the space's maximum: the blocks this super-network lacks have to be
+        initialized from elsewhere (e.g. by weight transfer from :meth:`get_subnet`).
+        """
+        allocation = self.space.validate(allocation, allow_deeper=True)
+        return self.static_class(stage_blocks=allocation, space=self.space, **self._child_kwargs)

@@ -151,6 +151,23 @@ class SearchSpace:
         """A variant of this space, e.g. ``space.replace(name='tiny', small_input=True)``."""
         return dataclasses.replace(self, **changes)
 
+    def extended(self, extra: int) -> 'SearchSpace':
+        """This space with ``extra`` more blocks allowed in every searched stage, named
+        ``'<name>+<extra>'``: the candidates a search may take past the super-network's depth,
+        whose extra blocks must come from elsewhere (``greedy_search(..., beyond_max=extra)``
+        initializes them by weight transfer). ``extended(0)`` is this space.
+
+            >>> get_space('resnet_basic').extended(2).max_depths
+            (5, 6, 8, 5)
+        """
+        if isinstance(extra, bool) or not isinstance(extra, numbers.Integral) or extra < 0:
+            raise ValueError(f'extra={extra!r}: allowed an integer >= 0 (blocks per stage)')
+        if extra == 0:
+            return self
+        stages = tuple(dataclasses.replace(s, max_depth=s.max_depth + extra) if s.searchable
+                       else s for s in self.stages)
+        return self.replace(name=f'{self.name}+{extra}', stages=stages)
+
     def scaled(self, width: float, name: str | None = None, small_input: bool | None = None):
         """The same stages at ``width`` × the channels (rounded to multiples of 8, min 8)."""
         def scale(c):

@@ -225,3 +225,61 @@ def test_two_process_search_scores_as_one_process(glyphs, tmp_path):
     runner.model.load_state_dict(load_checkpoint_safely(work / 'finetuned.pth')['state_dict'])
     evaluate = DetectionEvaluator(runner, num_recal_batches=2)
     assert {a: evaluate(a) for a in logged} == pytest.approx(logged, abs=1e-9)
+
+
+def test_candidates_past_the_maximum_are_transferred_and_the_detector_restored(runner):
+    from search import TransferringEvaluator
+    model = runner.model
+    model.train()
+    before = snapshot(model)
+    detection = DetectionEvaluator(runner, num_recal_batches=2)
+    child = (2, 1, 3, 1)  # the swapped-in static child scores as the super-network at it
+    assert detection.score_backbone(model.backbone.get_subnet(child), child) == \
+        pytest.approx(detection(child), abs=1e-9)
+    evaluate = TransferringEvaluator(detection)
+    score = evaluate((9, 1, 3, 1))  # layer1 holds at most 8 blocks
+    assert 0 <= score <= 1 and (9, 1, 3, 1) in detection.results
+    assert evaluate.transferred((9, 1, 3, 1)) == {'method': 'dpiat', 'source': [8, 1, 3, 1],
+                                                  'coverage': 1.0}
+    assert_unchanged(model, before)
+
+
+def test_search_pipeline_past_the_maximum(glyphs, tmp_path, monkeypatch):
+    """run_search with search_cfg.beyond_max on a detector whose super-network has max depths
+    (2, 1, 1, 1): three of the four first children lie past it and are transferred."""
+    import dataclasses
+
+    from search import pipeline
+    from supernet import get_space, spaces
+    demo = get_space('resnet_bottleneck_demo')
+    shallow = demo.replace(name='demo_shallow', stages=tuple(
+        dataclasses.replace(s, max_depth=m, default_depth=1)
+        for s, m in zip(demo.stages, (2, 1, 1, 1))))
+    monkeypatch.setitem(spaces._SPACES, 'demo_shallow', shallow)
+    torch.manual_seed(0)
+    state = {f'backbone.{k}': v for k, v in build_backbone(shallow).state_dict().items()}
+    atomic_save({'state_dict': state}, tmp_path / 'supernet.pth')
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path / 'search')
+    cfg.search_cfg.update(finetune_epochs=0, beyond_max=1, transfer_method='tli')
+    cfg.search_cfg.evaluator.num_recal_batches = 1
+    options = {f'{loader}.{key}': value
+               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+               for key, value in (('dataset.data_root', str(glyphs)), ('num_workers', 0),
+                                  ('persistent_workers', False), ('batch_size', 2))}
+    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
+                    'model.backbone.space': 'demo_shallow'})
+    try:
+        with pytest.warns(UserWarning, match='finetune_epochs=0'):
+            result = pipeline.run_search(cfg, str(tmp_path / 'supernet.pth'), budget=5,
+                                         progress=False, cfg_options=options)
+    finally:
+        torch.set_grad_enabled(True)
+    lines = [json.loads(line) for line in
+             (tmp_path / 'search/search_log.jsonl').read_text().splitlines()]
+    assert lines[0]['meta']['transfer_method'] == 'tli'
+    transferred = {tuple(r['allocation']): r['transferred'] for r in lines[1:]}
+    assert transferred == {(2, 1, 1, 1): None,
+                           **{a: {'method': 'tli', 'source': [1, 1, 1, 1], 'coverage': 1.0}
+                              for a in [(1, 2, 1, 1), (1, 1, 2, 1), (1, 1, 1, 2)]}}
+    assert result.best.transferred == transferred[result.best.allocation]

@@ -83,8 +83,10 @@ def test_log_records_have_the_documented_fields(tmp_path):
     from supernet import get_space
     greedy_search(get_space(SPACE).scaled(0.25, small_input=True), 6, separable, log=path)
     record = json.loads(path.read_text().splitlines()[1])
-    assert set(record) == {'allocation', 'score', 'flops', 'params', 'seconds', 'step', 'method'}
+    assert set(record) == {'allocation', 'score', 'flops', 'params', 'seconds', 'step', 'method',
+                           'transferred'}
     assert record['step'] == 1 and record['flops'] > 0 and record['seconds'] >= 0
+    assert record['transferred'] is None  # a plain evaluator: every child inherits its weights
 
 
 def test_larger_budget_continues_the_same_log(tmp_path):

@@ -6,15 +6,33 @@ candidate on a held-out split of the target's training data.
         --checkpoint work_dirs/supernet_resnet_fashion/iter_600.pth --budget 16
     bash tools/dist_train.sh CONFIG 8 --checkpoint ... --budget 16  # TRAIN_SCRIPT=tools/greedy_search.py
 
+--beyond-max N lets a stage grow N blocks past the super-network's depth; such candidates are
+initialized by weight transfer (--transfer-method, default dpiat) from the deepest child they
+contain, and marked "*" in the printed chain and "transferred" in the log.
+
 Writes to the work dir: search_log.jsonl (every evaluated candidate; --resume continues from it),
 result.json (the chain of best allocations for every size, and the chosen one), chain.png.
 """
 import argparse
 import os.path as osp
+import sys
 
-from mmengine.config import Config, DictAction
+# Python puts this script's folder first on sys.path, where "transfer" is tools/transfer.py, not
+# the package the search imports; drop it before importing.
+_HERE = osp.dirname(osp.abspath(__file__))
+sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != _HERE]
 
-from search.pipeline import BUDGET_NAMES, run_search
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from search.pipeline import BUDGET_NAMES, run_search  # noqa: E402
+from transfer import METHODS  # noqa: E402
+
+
+def non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'{value}: allowed an integer >= 0')
+    return value
 
 
 def main():
@@ -27,6 +45,12 @@ def main():
     parser.add_argument('--work-dir', help='default: work_dirs/<config name>')
     parser.add_argument('--resume', action='store_true',
                         help='continue a search (and its fine-tuning) from the work dir')
+    parser.add_argument('--beyond-max', type=non_negative,
+                        help="blocks a stage may grow past the super-network's depth, "
+                        'initialized by transfer (default: search_cfg.beyond_max, else 0)')
+    parser.add_argument('--transfer-method', choices=sorted(METHODS),
+                        help='how those blocks are initialized (default: '
+                        "search_cfg.transfer_method, else 'dpiat')")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
@@ -37,13 +61,22 @@ def main():
     cfg.work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     result = run_search(cfg, args.checkpoint, args.budget, args.budget_type, resume=args.resume,
-                        launcher=args.launcher, cfg_options=args.cfg_options)
+                        launcher=args.launcher, cfg_options=args.cfg_options,
+                        beyond_max=args.beyond_max, transfer_method=args.transfer_method)
     best = result.best.allocation
-    print(f'chain: ' + ' -> '.join('-'.join(map(str, r.allocation)) for r in result.chain))
+    print('chain: ' + result.format_chain())
     print(f'chosen allocation {best} (score {result.best.score:.4f}); {result.num_evaluated} '
           f'evaluated now, {result.num_reused} reused from the log')
-    print(f'next: python tools/extract_subnet.py {args.checkpoint} '
-          f'--allocation {",".join(map(str, best))}')
+    transferred = result.best.transferred
+    if transferred:
+        source = ','.join(map(str, transferred['source']))
+        print(f'{best} is deeper than the super-network: its child {tuple(transferred["source"])} '
+              f'holds the inherited weights and tools/transfer.py (--method '
+              f'{transferred["method"]}) initializes the rest; first: python '
+              f'tools/extract_subnet.py {args.checkpoint} --allocation {source}')
+    else:
+        print(f'next: python tools/extract_subnet.py {args.checkpoint} '
+              f'--allocation {",".join(map(str, best))}')
 
 
 if __name__ == '__main__':

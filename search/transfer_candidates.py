@@ -1,0 +1,123 @@
+"""Candidates deeper than the super-network, scored after initializing them by weight transfer.
+
+The super-network holds every child up to its maximum depth per stage. ``greedy_search(...,
+beyond_max=N)`` may ask for a stage up to ``N`` blocks deeper; :class:`TransferringEvaluator`
+scores such a candidate as an ordinary one is scored, with weights made for it:
+
+1. take the super-network's child at the *clipped* allocation (each depth capped at its stage's
+   maximum) — the deepest child the candidate contains;
+2. build the candidate's static backbone (``supernet.static_backbone``, so ``out_indices``,
+   ``norm_eval``, ... are the super-network's) and initialize it from that child with
+   :func:`transfer.transfer_weights` (``method='dpiat'`` by default: it writes every tensor of a
+   deeper stage, each new block from one of the child's blocks of that stage);
+3. copy the child's own tensors over exactly: the blocks both have keep their inherited weights
+   (DPIAT's dynamic programming would spread the child's blocks over the deeper stage instead),
+   so only the new blocks come from the transfer;
+4. score it with the wrapped evaluator's ``score_backbone`` standing in for the super-network
+   (BatchNorm recalibration and validation as for any candidate); the super-network is back in
+   place, its weights, statistics and allocation untouched, when the score returns.
+
+Candidates inside the space go to the wrapped evaluator unchanged (with its prefix caching across
+a greedy step). For the log, :meth:`TransferringEvaluator.transferred` says how a candidate was
+made: ``{'method': 'dpiat', 'source': [the clipped allocation], 'coverage': fraction of the new
+blocks' tensors the transfer wrote}``, or ``None`` for a child of the super-network.
+
+    evaluate = TransferringEvaluator(ClassificationEvaluator(model, train, val, 20), 'dpiat')
+    result = greedy_search(space, 16, evaluate, beyond_max=2, log='work_dirs/search.jsonl')
+    print(result.format_chain())         # 1-1-1-1 -> ... -> 1-2-8-2*   (* = transferred)
+"""
+from __future__ import annotations
+
+from transfer import METHODS, transfer_weights
+
+
+class TransferringEvaluator:
+    """``evaluate(allocation) -> float`` that also scores allocations past the super-network's
+    depth, their extra blocks initialized by weight transfer (see the module doc).
+
+    Args:
+        evaluator: a :class:`~search.evaluator.ClassificationEvaluator` or
+            :class:`~search.detection.DetectionEvaluator` (anything with ``supernet``,
+            ``score_backbone(backbone, allocation)`` and ``__call__``).
+        method (str): the transfer method, one of ``transfer.METHODS``: 'dpiat' (default),
+            'hmt', 'tli'.
+        **transfer_options: passed to :func:`transfer.transfer_weights` (e.g. TLI's ``lam``).
+
+    Attributes:
+        reports (dict): allocation -> the :class:`~transfer.TransferReport` of its transfer.
+    """
+
+    def __init__(self, evaluator, method: str = 'dpiat', **transfer_options):
+        if method not in METHODS:
+            raise ValueError(f'transfer method={method!r}: allowed '
+                             f'{", ".join(map(repr, sorted(METHODS)))}')
+        missing = [name for name in ('supernet', 'score_backbone') if not hasattr(evaluator, name)]
+        if missing or not callable(evaluator):
+            raise TypeError(f'{type(evaluator).__name__} cannot score candidates past the '
+                            f'super-network: it lacks {missing or "__call__"} (use '
+                            'ClassificationEvaluator or DetectionEvaluator)')
+        self.evaluator, self.method, self.transfer_options = evaluator, method, transfer_options
+        self.supernet = evaluator.supernet
+        self.space = self.supernet.space
+        self.reports = {}
+        self._transferred = {}
+
+    def __call__(self, allocation) -> float:
+        allocation = self.space.validate(allocation, allow_deeper=True)
+        if self.in_space(allocation):
+            return self.evaluator(allocation)
+        return self._score_transferred(allocation)
+
+    def evaluate_step(self, parent, children):
+        """Yield ``(child, score)``: children inside the space through the wrapped evaluator's
+        ``evaluate_step`` (sharing stage prefixes), then the others one by one."""
+        children = [self.space.validate(c, allow_deeper=True) for c in children]
+        inside = [c for c in children if self.in_space(c)]
+        step = getattr(self.evaluator, 'evaluate_step', None)
+        if inside and step is not None:  # a child contains its parent: the parent is inside too
+            yield from step(parent, inside)
+        else:
+            for child in inside:
+                yield child, self.evaluator(child)
+        for child in children:
+            if not self.in_space(child):
+                yield child, self._score_transferred(child)
+
+    def transferred(self, allocation) -> dict | None:
+        """How ``allocation``'s weights were made, for the search log; ``None``: inherited."""
+        return self._transferred.get(tuple(allocation))
+
+    def in_space(self, allocation) -> bool:
+        return all(d <= m for d, m in zip(allocation, self.space.max_depths))
+
+    def clipped(self, allocation) -> tuple:
+        """The deepest child of the super-network inside ``allocation``."""
+        return tuple(min(d, m) for d, m in zip(allocation, self.space.max_depths))
+
+    def build(self, allocation) -> tuple:
+        """``(backbone, entry)``: the static backbone of ``allocation``, initialized as in the
+        module doc, and its log entry ``{'method', 'source', 'coverage'}``."""
+        allocation = self.space.validate(allocation, allow_deeper=True)
+        if self.in_space(allocation):
+            raise ValueError(f'{allocation} is a child of the super-network (max depths '
+                             f'{self.space.max_depths}): it inherits its weights, see get_subnet')
+        source = self.clipped(allocation)
+        child = self.supernet.get_subnet(source)
+        backbone = self.supernet.static_backbone(allocation)
+        report = transfer_weights(child, backbone, self.method, **self.transfer_options)
+        inherited = child.state_dict()
+        unexpected = backbone.load_state_dict(inherited, strict=False).unexpected_keys
+        if unexpected:  # cannot happen for a prefix of the same family; say so if it does
+            raise RuntimeError(f'child {source} has tensors the backbone of {allocation} lacks: '
+                               f'{unexpected[:5]}')
+        new = [r for r in report.records if r.target not in inherited and r.status != 'excluded']
+        covered = sum(r.status == 'transferred' for r in new) / len(new)
+        self.reports[allocation] = report
+        entry = {'method': self.method, 'source': list(source), 'coverage': round(covered, 6)}
+        return backbone.train(self.supernet.training), entry
+
+    def _score_transferred(self, allocation: tuple) -> float:
+        backbone, entry = self.build(allocation)
+        score = self.evaluator.score_backbone(backbone, allocation)
+        self._transferred[allocation] = entry
+        return score
