@@ -1,7 +1,7 @@
 """Does a transferred initialization beat random init? Fashion-MNIST sources -> digits targets.
 
-    python benchmarks/transfer_effectiveness.py                 # ~5-8 min on 2 CPU cores
-    python benchmarks/transfer_effectiveness.py --epochs 5 --seeds 0 1
+    python benchmarks/transfer_effectiveness.py                 # ~12 min on 2 busy CPU cores
+    python benchmarks/transfer_effectiveness.py --epochs 5 --seeds 0 --target-train 100
 
 1. Train each source (small super-network children: search/report/smallnets.py) on
    Fashion-MNIST.
@@ -50,7 +50,7 @@ def main():
     parser.add_argument('--size', type=int, default=24)
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--batch', type=int, default=32)
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings('ignore')
@@ -148,6 +148,16 @@ def main():
     best = max(summary, key=summary.get)
     print(f'best method: {best} (goal: mean ratio >= 1.6 and no pair below 1.0; guard: '
           f'similarity < {GUARD} -> keep random init)')
+
+    def epoch_ratio(pair_rows, method, epoch):
+        return (statistics.mean(r[method][epoch] for r in pair_rows)
+                / statistics.mean(r['random'][epoch] for r in pair_rows))
+
+    print('mean ratio over pairs after each epoch (how much sooner a transferred init learns):')
+    for m in methods:
+        print(f'  {m:<6} ' + '  '.join(
+            f'epoch {e + 1}: {statistics.mean(epoch_ratio(p, m, e) for p in pairs.values()):.2f}'
+            for e in range(args.epochs)))
 
     print('\nrank_sources vs measured ratio (Kendall tau)')
     for m in methods:

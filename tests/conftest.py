@@ -28,6 +28,33 @@ def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Modul
     return model
 
 
+class Counting:
+    """An ``evaluate(allocation)`` wrapper recording every call, in order."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, []
+
+    def __call__(self, allocation):
+        self.calls.append(tuple(allocation))
+        return self.fn(allocation)
+
+
+def search_state(model):
+    """What scoring a candidate must leave as it found: weights and statistics, every module's
+    train/eval flag, the super-network backbone's allocation."""
+    return ({k: v.clone() for k, v in model.state_dict().items()},
+            [m.training for m in model.modules()], model.backbone.allocation)
+
+
+def assert_search_state_unchanged(model, before):
+    state, modes, allocation = before
+    after = model.state_dict()
+    assert after.keys() == state.keys()
+    assert all(torch.equal(after[k], v) for k, v in state.items())
+    assert [m.training for m in model.modules()] == modes
+    assert model.backbone.allocation == allocation
+
+
 @pytest.fixture
 def images():
     return torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))

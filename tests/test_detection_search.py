@@ -12,6 +12,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from conftest import assert_search_state_unchanged, search_state
 from search import SearchLog, greedy_search
 from search.detection import DetectionEvaluator
 from supernet import build_backbone
@@ -61,19 +62,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def snapshot(model):
-    return ({k: v.clone() for k, v in model.state_dict().items()},
-            [m.training for m in model.modules()], model.backbone.allocation)
-
-
-def assert_unchanged(model, before):
-    state, modes, allocation = before
-    after = model.state_dict()
-    assert all(torch.equal(after[k], v) for k, v in state.items())
-    assert [m.training for m in model.modules()] == modes
-    assert model.backbone.allocation == allocation
-
-
 def test_finetuning_samples_depths(runner):
     records = [json.loads(line) for line in
                (Path(runner.work_dir) / 'depth_samples.rank0.jsonl').read_text().splitlines()]
@@ -85,7 +73,7 @@ def test_finetuning_samples_depths(runner):
 def test_greedy_search_two_steps_then_resume_from_the_log(runner, tmp_path):
     model = runner.model
     model.train()  # as after fine-tuning: the search must leave the modes as it found them
-    before = snapshot(model)
+    before = search_state(model)
     evaluate = DetectionEvaluator(runner, num_recal_batches=2)
     # norm_eval=False, frozen_stages=1: the BatchNorms of layer2..layer4 are recalibrated
     trainable = {id(m) for name in ('layer2', 'layer3', 'layer4')
@@ -102,7 +90,7 @@ def test_greedy_search_two_steps_then_resume_from_the_log(runner, tmp_path):
     for record in result.history:
         metrics = evaluate.results[record.allocation]
         assert record.score == metrics['coco/bbox_mAP'] and 'coco/bbox_mAP_50' in metrics
-    assert_unchanged(model, before)
+    assert_search_state_unchanged(model, before)
 
     def must_not_run(allocation):
         raise AssertionError(f'{allocation} was evaluated again')
@@ -116,24 +104,24 @@ def test_greedy_search_two_steps_then_resume_from_the_log(runner, tmp_path):
     again = greedy_search('resnet_bottleneck_demo', 6, evaluate, log=log_path)
     assert again.num_evaluated == 3 and len(evaluate.timings) == 8 + 3
     assert [r.allocation for r in again.chain] == [r.allocation for r in result.chain]
-    assert_unchanged(model, before)
+    assert_search_state_unchanged(model, before)
 
 
 def test_recalibration_follows_what_training_updates(runner):
     model = runner.model
-    before = snapshot(model)
+    before = search_state(model)
     auto = DetectionEvaluator(runner, num_recal_batches=1)
     stem_bn, layer3_bn = model.backbone.bn1, model.backbone.layer3[0].bn1
     with torch.no_grad():
         stem_bn.running_mean.fill_(7.0)
         layer3_bn.running_mean.fill_(7.0)
-    frozen_stats = snapshot(model)
+    frozen_stats = search_state(model)
     auto._recalibrate()
     assert torch.all(stem_bn.running_mean == 7.0)  # frozen stage: statistics kept
     assert not torch.all(layer3_bn.running_mean == 7.0)  # re-estimated
     model.load_state_dict(frozen_stats[0])
     auto((1, 1, 2, 1))
-    assert_unchanged(model, frozen_stats)
+    assert_search_state_unchanged(model, frozen_stats)
 
     model.backbone.norm_eval = True  # BatchNorm frozen in training: nothing to recalibrate
     try:
@@ -158,25 +146,32 @@ def test_an_annotation_file_listing_unscored_images_is_refused(glyphs, tmp_path)
         DetectionEvaluator(runner, recalibrate=False)
 
 
-def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
-    """search.pipeline.run_search (tools/greedy_search.py) on the super-network detector config,
-    its search_cfg naming the evaluator 'detection': fine-tune, search, log, result."""
-    from search import pipeline
-    assert pipeline.EVALUATORS['detection'] is DetectionEvaluator
+def search_setup(glyphs, tmp_path, space, **search_cfg):
+    """The detection search config on the glyph set (batches of 2, 3 validation images, one
+    recalibration batch) with a seeded random super-network of ``space`` saved as
+    ``tmp_path/supernet.pth``: ``(cfg, cfg_options)`` for ``run_search``."""
     torch.manual_seed(0)
-    state = {f'backbone.{k}': v
-             for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
+    state = {f'backbone.{k}': v for k, v in build_backbone(space).state_dict().items()}
     atomic_save({'state_dict': state}, tmp_path / 'supernet.pth')
     cfg = Config.fromfile(CONFIG)
     cfg.work_dir = str(tmp_path / 'search')
-    cfg.search_cfg.finetune_epochs = 1
+    cfg.search_cfg.update(search_cfg)
     cfg.search_cfg.evaluator.num_recal_batches = 1
     options = {f'{loader}.{key}': value
                for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
                for key, value in (('dataset.data_root', str(glyphs)), ('num_workers', 0),
                                   ('persistent_workers', False), ('batch_size', 2))}
-    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
-                    'param_scheduler': [], 'default_hooks.checkpoint.interval': 100})
+    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0})
+    return cfg, options
+
+
+def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
+    """search.pipeline.run_search (tools/greedy_search.py) on the super-network detector config,
+    its search_cfg naming the evaluator 'detection': fine-tune, search, log, result."""
+    from search import pipeline
+    assert pipeline.EVALUATORS['detection'] is DetectionEvaluator
+    cfg, options = search_setup(glyphs, tmp_path, 'resnet_bottleneck_demo', finetune_epochs=1)
+    options.update({'param_scheduler': [], 'default_hooks.checkpoint.interval': 100})
     try:
         result = pipeline.run_search(cfg, str(tmp_path / 'supernet.pth'), budget=5,
                                      progress=False, cfg_options=options)
@@ -231,7 +226,7 @@ def test_candidates_past_the_maximum_are_transferred_and_the_detector_restored(r
     from search import TransferringEvaluator
     model = runner.model
     model.train()
-    before = snapshot(model)
+    before = search_state(model)
     detection = DetectionEvaluator(runner, num_recal_batches=2)
     child = (2, 1, 3, 1)  # the swapped-in static child scores as the super-network at it
     assert detection.score_backbone(model.backbone.get_subnet(child), child) == \
@@ -241,7 +236,7 @@ def test_candidates_past_the_maximum_are_transferred_and_the_detector_restored(r
     assert 0 <= score <= 1 and (9, 1, 3, 1) in detection.results
     assert evaluate.transferred((9, 1, 3, 1)) == {'method': 'dpiat', 'source': [8, 1, 3, 1],
                                                   'coverage': 1.0}
-    assert_unchanged(model, before)
+    assert_search_state_unchanged(model, before)
 
 
 def test_search_pipeline_past_the_maximum(glyphs, tmp_path, monkeypatch):
@@ -256,19 +251,9 @@ def test_search_pipeline_past_the_maximum(glyphs, tmp_path, monkeypatch):
         dataclasses.replace(s, max_depth=m, default_depth=1)
         for s, m in zip(demo.stages, (2, 1, 1, 1))))
     monkeypatch.setitem(spaces._SPACES, 'demo_shallow', shallow)
-    torch.manual_seed(0)
-    state = {f'backbone.{k}': v for k, v in build_backbone(shallow).state_dict().items()}
-    atomic_save({'state_dict': state}, tmp_path / 'supernet.pth')
-    cfg = Config.fromfile(CONFIG)
-    cfg.work_dir = str(tmp_path / 'search')
-    cfg.search_cfg.update(finetune_epochs=0, beyond_max=1, transfer_method='tli')
-    cfg.search_cfg.evaluator.num_recal_batches = 1
-    options = {f'{loader}.{key}': value
-               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-               for key, value in (('dataset.data_root', str(glyphs)), ('num_workers', 0),
-                                  ('persistent_workers', False), ('batch_size', 2))}
-    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
-                    'model.backbone.space': 'demo_shallow'})
+    cfg, options = search_setup(glyphs, tmp_path, shallow, finetune_epochs=0, beyond_max=1,
+                                transfer_method='tli')
+    options['model.backbone.space'] = 'demo_shallow'
     try:
         with pytest.warns(UserWarning, match='finetune_epochs=0'):
             result = pipeline.run_search(cfg, str(tmp_path / 'supernet.pth'), budget=5,

@@ -5,20 +5,12 @@ import math
 import numpy as np
 import pytest
 
+from conftest import Counting
 from search import (evolution_search, exhaustive_search, greedy_search, kendall_tau, make_budget,
                     random_search)
 from supernet import get_space
 
 SPACE = 'resnet_basic'  # (3, 4, 6, 3)
-
-
-class Counting:
-    def __init__(self, fn):
-        self.fn, self.calls = fn, []
-
-    def __call__(self, allocation):
-        self.calls.append(tuple(allocation))
-        return self.fn(allocation)
 
 
 def bumpy(a):

@@ -6,6 +6,7 @@ import pytest
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 
+from conftest import Counting, assert_search_state_unchanged, search_state
 from search import (ClassificationEvaluator, ComplexityCounter, SearchLog, TransferringEvaluator,
                     greedy_search)
 from search.pipeline import _beyond_settings
@@ -22,15 +23,6 @@ TINY = resnet_space('tiny_basic', 'basic', (2, 2, 2, 2), (1, 1, 1, 1), base_chan
 def prefers_stage_2(allocation):
     """Every block in stage 2 is worth more than any elsewhere, without limit."""
     return 10 * allocation[2] + sum(allocation)
-
-
-class Counting:
-    def __init__(self, fn):
-        self.fn, self.calls = fn, []
-
-    def __call__(self, allocation):
-        self.calls.append(tuple(allocation))
-        return self.fn(allocation)
 
 
 @pytest.mark.parametrize('beyond_max', [0, 1, 2])
@@ -101,20 +93,6 @@ def tiny(digits):  # noqa: F811
     return model, evaluator
 
 
-def snapshot(model):
-    return ({k: v.clone() for k, v in model.state_dict().items()},
-            [m.training for m in model.modules()], model.backbone.allocation)
-
-
-def assert_unchanged(model, before):
-    state, modes, allocation = before
-    after = model.state_dict()
-    assert after.keys() == state.keys()
-    assert all(torch.equal(after[k], v) for k, v in state.items())
-    assert [m.training for m in model.modules()] == modes
-    assert model.backbone.allocation == allocation
-
-
 def test_score_backbone_scores_a_child_as_the_evaluator_does(tiny):
     model, evaluator = tiny
     allocation = (2, 1, 2, 1)
@@ -147,11 +125,11 @@ def test_deeper_child_keeps_inherited_blocks_and_transfers_the_new_ones(tiny):
 def test_search_past_the_maximum_logs_transfers_and_resumes(tiny, tmp_path):
     model, evaluator = tiny
     model.train()  # as after fine-tuning: the search leaves every mode as it found it
-    before = snapshot(model)
+    before = search_state(model)
     evaluate = TransferringEvaluator(evaluator)
     path = tmp_path / 'search.jsonl'
     result = greedy_search(TINY, 7, evaluate, log=path, beyond_max=1)
-    assert_unchanged(model, before)
+    assert_search_state_unchanged(model, before)
 
     outside = [r for r in result.history if any(d > 2 for d in r.allocation)]
     assert outside, 'a step from a parent with a full stage has children past the maximum'
@@ -177,7 +155,7 @@ def test_search_past_the_maximum_logs_transfers_and_resumes(tiny, tmp_path):
     resumed = greedy_search(TINY, 7, fresh, log=SearchLog(path), beyond_max=1)
     assert resumed.num_evaluated == 0 and fresh.reports == {}
     assert resumed.history == result.history and resumed.chain == result.chain
-    assert_unchanged(model, before)
+    assert_search_state_unchanged(model, before)
 
 
 def test_old_logs_without_the_field_load(tmp_path):
@@ -193,7 +171,7 @@ def test_mobilenet_candidate_past_the_maximum(digits):  # noqa: F811
     (xt, yt), (xv, yv) = digits
     space = get_space('mobilenet_v2').scaled(0.25)  # max (5, 6, 8, 7, 7)
     model = Classifier(space, out_indices=(7,))
-    before = snapshot(model)
+    before = search_state(model)
     evaluate = TransferringEvaluator(ClassificationEvaluator(
         model, batches(xt, yt, 48, count=2), batches(xv, yv, 64), num_recal_batches=2))
     score = evaluate((1, 1, 1, 9, 1))
@@ -201,4 +179,4 @@ def test_mobilenet_candidate_past_the_maximum(digits):  # noqa: F811
     assert evaluate.transferred((1, 1, 1, 9, 1)) == {'method': 'dpiat',
                                                      'source': [1, 1, 1, 7, 1], 'coverage': 1.0}
     assert evaluate.transferred((1, 1, 1, 7, 1)) is None
-    assert_unchanged(model, before)
+    assert_search_state_unchanged(model, before)

@@ -3,21 +3,11 @@ import math
 
 import pytest
 
+from conftest import Counting
 from search import EvaluationCache, exhaustive_search, greedy_search, make_budget
 from supernet import get_space
 
 SPACE = 'resnet_basic'  # max depths (3, 4, 6, 3)
-
-
-class Counting:
-    """``evaluate`` wrapper recording every call."""
-
-    def __init__(self, fn):
-        self.fn, self.calls = fn, []
-
-    def __call__(self, allocation):
-        self.calls.append(tuple(allocation))
-        return self.fn(allocation)
 
 
 def separable(allocation):
