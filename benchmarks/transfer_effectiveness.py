@@ -132,7 +132,7 @@ def main():
     print(f'{"source -> target":<34}{"sim":>6}' + ''.join(f'{m:>8}' for m in methods))
     for (s_name, t_name), pair_rows in pairs.items():
         print(f'{s_name + " -> " + t_name:<34}{pair_rows[0]["sim"]:>6.2f}'
-              + ''.join(f'{pair_ratio(pair_rows, m):>8.2f}' for m in methods))
+              + ''.join(f'{pair_ratio(pair_rows, m):>8.3f}' for m in methods))
 
     print(f'\n{"method":<8}{"mean ratio":>11}{"min":>7}{"pairs < 1":>10}'
           f'{"guarded mean":>14}{"guarded min":>13}{"refused":>9}')
@@ -142,9 +142,10 @@ def main():
         ratios = [pair_ratio(pair_rows, m) for pair_rows in pairs.values()]
         guarded = [q if sim >= GUARD else 1.0 for q, sim in zip(ratios, sims)]
         summary[m] = statistics.mean(ratios)
-        print(f'{m:<8}{statistics.mean(ratios):>11.2f}{min(ratios):>7.2f}'
-              f'{sum(q < 1 for q in ratios):>10}{statistics.mean(guarded):>14.2f}'
-              f'{min(guarded):>13.2f}{sum(sim < GUARD for sim in sims):>9}')
+        # three decimals: a pair at 0.996 is below 1, and two decimals would print 1.00
+        print(f'{m:<8}{statistics.mean(ratios):>11.3f}{min(ratios):>7.3f}'
+              f'{sum(q < 1 for q in ratios):>10}{statistics.mean(guarded):>14.3f}'
+              f'{min(guarded):>13.3f}{sum(sim < GUARD for sim in sims):>9}')
     best = max(summary, key=summary.get)
     print(f'best method: {best} (goal: mean ratio >= 1.6 and no pair below 1.0; guard: '
           f'similarity < {GUARD} -> keep random init)')
