@@ -3,6 +3,7 @@ what the JSON holds; the ERF tool and its library on known cases."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from search import SearchLog
 from search.report import SECTIONS, render_report
 from search.report.erf import (allocation_backbones, effective_receptive_field, erf_inputs,
                                erf_stats)
@@ -172,6 +174,47 @@ def test_rendering_is_a_function_of_the_json(report, tmp_path):
     (tmp_path / 'report.json').write_bytes((out / 'report.json').read_bytes())
     assert render_report(tmp_path / 'report.json').read_text() == markdown
     assert sorted(p.name for p in tmp_path.glob('*.png')) == sorted(s.FIGURE for s in SECTIONS)
+
+
+def without_timings(node):
+    """The report without what a rerun measures anew: seconds, the command line, and how many
+    evaluations the search made itself rather than took from its log."""
+    if isinstance(node, dict):
+        return {k: without_timings(v) for k, v in node.items()
+                if 'seconds' not in k and k not in ('command', 'new_evaluations')}
+    if isinstance(node, list):
+        return [without_timings(v) for v in node]
+    return node
+
+
+def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
+    out, data, _ = report
+    stopped = tmp_path / 'report'
+    shutil.copytree(out, stopped)
+    for name in ('report.json', 'README.md'):  # stopped before writing them
+        (stopped / name).unlink()
+    result = run(ROOT / 'tools/report.py', '--reduced', '--out', stopped, '--data-root',
+                 out.parent / 'data', '--seed', '3', '--resume')
+    resumed = json.loads((stopped / 'report.json').read_text())
+    curves = len(list((out / 'work' / 'curves').glob('*.json')))
+    evaluations = len(SearchLog(out / 'work' / 'search_log.jsonl', read_only=True))
+    assert curves >= 4 and evaluations >= data['sections']['search']['frontier_size']
+    assert resumed['meta']['reused'] == dict(supernet=True, target_finetuning=True,
+                                             child_finetunes=curves,
+                                             search_evaluations=evaluations)
+    assert 'reused from the stopped run: supernet True' in result.stdout
+    assert 'It resumed a stopped run' in (stopped / 'README.md').read_text()
+    assert without_timings(resumed['sections']) == without_timings(data['sections'])
+    assert resumed['meta']['supernet'] == dict(data['meta']['supernet'],
+                                               checkpoint=str(stopped / 'supernet.pth'))
+
+    other_seed = run(ROOT / 'tools/report.py', '--reduced', '--out', stopped, '--seed', '4',
+                     '--resume', check=False)
+    assert other_seed.returncode != 0 and 'belongs to a run with other settings' in \
+        other_seed.stderr
+    nothing = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'new', '--resume',
+                  check=False)
+    assert nothing.returncode != 0 and 'nothing to resume' in nothing.stderr
 
 
 def test_report_refuses_bad_input(tmp_path):

@@ -6,6 +6,7 @@ heterogeneous transfer, effective receptive fields, the search trajectory).
     python tools/report.py --supernet report/supernet.pth   # reuse a trained super-network
     python tools/report.py --reduced --out /tmp/report      # tiny sizes, ~1 min (the tests')
     python tools/report.py --render-only --out report       # redraw from report/report.json
+    python tools/report.py --resume                         # continue a stopped run
 
 Writes OUT/report.json (every number), OUT/README.md and OUT/*.png (rendered from the JSON),
 OUT/supernet.pth when the super-network was trained here, and scratch files in OUT/work.
@@ -40,6 +41,10 @@ def main():
                         'data/demo_reduced with --reduced)')
     parser.add_argument('--budget', type=int, help='blocks C of the searches and of the '
                         'architecture study (default: 16, ResNet-50\'s; 6 with --reduced)')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue a stopped run with the same options in OUT: reuse its '
+                        'super-network, target fine-tuning, search evaluations and child '
+                        'fine-tunes (OUT/work)')
     parser.add_argument('--render-only', action='store_true',
                         help='redraw README.md and the figures from OUT/report.json')
     args = parser.parse_args()
@@ -64,12 +69,16 @@ def main():
     start = time.perf_counter()
     try:
         report = run_report(settings, out, seed=args.seed, supernet=args.supernet,
-                            data_root=args.data_root, command=command)
-    except FileExistsError as err:  # OUT/work belongs to someone else
+                            data_root=args.data_root, command=command, resume=args.resume)
+    except (FileExistsError, FileNotFoundError) as err:  # OUT/work is not ours / not there
         parser.error(str(err))
     readme = render_report(report, out)
     print(f'wrote {readme} and {len(list(out.glob("*.png")))} figures from '
           f'{out / "report.json"} in {time.perf_counter() - start:.0f} s')
+    reused = report['meta']['reused']
+    if args.resume:
+        print('reused from the stopped run: ' + ', '.join(f'{k.replace("_", " ")} {v}'
+                                                          for k, v in reused.items()))
     if report['meta']['supernet'].get('trained_here'):
         print(f'reuse the super-network with --supernet {out / "supernet.pth"}')
 

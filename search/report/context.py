@@ -4,7 +4,7 @@ child fine-tunes (each run once, whichever section asks first).
 """
 from __future__ import annotations
 
-import copy
+import json
 import os
 import time
 from functools import cached_property
@@ -47,7 +47,10 @@ class ReportContext:
         self.work_dir, self.data_root = Path(work_dir), Path(data_root)
         self.given_supernet, self.keep_supernet = supernet, keep_supernet
         self.supernet_info: dict = {}
-        self._curves: dict = {}
+        # what a resumed run (tools/report.py --resume) took from the stopped one
+        self.reused = dict(supernet=False, target_finetuning=False, search_evaluations=0,
+                           child_finetunes=0)
+        self._written: set = set()  # curve files this run wrote or has counted
 
     # ------------------------------------------------------------------------------- data
     def prepare_data(self) -> dict:
@@ -120,6 +123,14 @@ class ReportContext:
                                  f'checkpoint records space {meta.get("space")!r}')
             self.supernet_info = dict(checkpoint=str(path), trained_here=False)
             return str(path)
+        info_path = self.work_dir / 'supernet_info.json'
+        if info_path.exists():  # trained by the run this one resumes
+            info = json.loads(info_path.read_text())
+            path = Path(self.keep_supernet or info['checkpoint'])
+            if path.is_file():
+                self.supernet_info = dict(info, checkpoint=str(path))
+                self.reused['supernet'] = True
+                return str(path)
         start = time.perf_counter()
         cfg = self.config('supernet', 'supernet', desc='source super-network')
         runner = build_runner(cfg)
@@ -133,6 +144,7 @@ class ReportContext:
             checkpoint=str(path), trained_here=True, iterations=self.settings.supernet_iters,
             seconds=round(time.perf_counter() - start, 1),
             max_top1=round(top1['max'], 2), min_top1=round(top1['min'], 2))
+        _write_atomically(info_path, json.dumps(self.supernet_info))
         return str(path)
 
     # --------------------------------------------------------- target fine-tuned super-network
@@ -150,7 +162,8 @@ class ReportContext:
         cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True,
                                     T_max=s.target_finetune_epochs, eta_min=1e-3)]
         cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
-        runner = finetune_supernet(cfg, self.supernet)
+        self.reused['target_finetuning'] = (Path(cfg.work_dir) / 'finetuned.pth').exists()
+        runner = finetune_supernet(cfg, self.supernet)  # loads that file when it exists
         options = dict(cfg.search_cfg.evaluator)
         options.pop('type')
         return runner, classification_evaluator(runner, **options)
@@ -169,22 +182,37 @@ class ReportContext:
     def finetune_curve(self, allocation, inherited: bool) -> list:
         """Target test top-1 (%) after every epoch of fine-tuning the child of ``allocation``
         from the source super-network's weights (``inherited``) or from random init. Runs once
-        per (allocation, init); same data, schedule and seed for all."""
+        per (allocation, init) and run, kept in ``work_dir/curves``; same data, schedule and
+        seed for all."""
         from supernet.export import export_child
 
         from ..engine import finetune_child_curve
         allocation = tuple(allocation)
-        key = (allocation, inherited)
-        if key not in self._curves:
-            name = '-'.join(map(str, allocation))
-            init = None
-            if inherited:
-                init = str(self.work_dir / 'children' / f'child_{name}.pth')
-                export_child(self.supernet, allocation, init)
-            kind = 'inherited' if inherited else 'scratch'
-            cfg = self.config('finetune', f'finetune/{name}_{kind}',
-                              desc=f'fine-tune {name} ({kind})')
-            with torch.enable_grad():
-                self._curves[key] = finetune_child_curve(
-                    cfg, allocation, init, cfg.work_dir, epochs=self.settings.child_epochs)
-        return copy.copy(self._curves[key])
+        name = '-'.join(map(str, allocation))
+        kind = 'inherited' if inherited else 'scratch'
+        saved = self.work_dir / 'curves' / f'{name}_{kind}.json'
+        if saved.exists():
+            if saved not in self._written:  # finished by the run this one resumes
+                self.reused['child_finetunes'] += 1
+                self._written.add(saved)
+            return json.loads(saved.read_text())
+        init = None
+        if inherited:
+            init = str(self.work_dir / 'children' / f'child_{name}.pth')
+            export_child(self.supernet, allocation, init)
+        cfg = self.config('finetune', f'finetune/{name}_{kind}', desc=f'fine-tune {name} ({kind})')
+        with torch.enable_grad():
+            curve = finetune_child_curve(cfg, allocation, init, cfg.work_dir,
+                                         epochs=self.settings.child_epochs)
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(saved, json.dumps(curve))
+        self._written.add(saved)
+        return curve
+
+
+def _write_atomically(path: Path, text: str):
+    """A stopped run leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(text)
+    os.replace(tmp, path)
+

@@ -23,7 +23,7 @@ WORK_MARKER = '.archtransfer-report'
 
 
 def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_root=None,
-               command: str = 'python tools/report.py') -> dict:
+               command: str = 'python tools/report.py', resume: bool = False) -> dict:
     """Compute every section and write ``out_dir/report.json``; returns the report.
 
     Args:
@@ -36,10 +36,15 @@ def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_r
         data_root: where the demo data are written; default ``data/demo`` (``data/demo_reduced``
             for a reduced run, so the two never mix).
         command: the command line recorded with every section.
+        resume: keep ``out_dir/work`` from an earlier run with the same settings and seed (one
+            that was stopped) and reuse what it finished: the super-network trained there, the
+            target fine-tuning, the search log's evaluations and the child fine-tunes.
     """
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    work_dir = _fresh_work_dir(out_dir / 'work')
+    run_key = dict(settings=settings.to_dict(), seed=seed,
+                   supernet=None if supernet is None else str(supernet))
+    work_dir = _work_dir(out_dir / 'work', run_key, resume)
     data_root = data_root or ('data/demo' if settings.mode == 'full' else 'data/demo_reduced')
     ctx = ReportContext(settings, seed, work_dir, data_root, supernet,
                         keep_supernet=out_dir / 'supernet.pth')
@@ -58,6 +63,7 @@ def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_r
     meta = dict(command=command, seed=seed, mode=settings.mode, settings=settings.to_dict(),
                 space=SPACE, data=data, supernet=ctx.supernet_info,
                 setup_seconds=setup_seconds, minutes=round((time.perf_counter() - start) / 60, 1),
+                reused=ctx.reused,
                 finished=datetime.datetime.now().isoformat(timespec='seconds'),
                 torch=torch.__version__, threads=torch.get_num_threads(),
                 machine=f'{platform.machine()}, {os.cpu_count()} CPUs')
@@ -123,12 +129,18 @@ def _header(report: dict) -> str:
     else:
         source = f'reused from `{supernet["checkpoint"]}`'
     rows = [[s['title'], num(s['seconds'], 1)] for s in report['sections'].values()]
+    reused = meta.get('reused', {})
+    resumed = ''
+    if any(reused.values()):  # --resume: the minutes above are this run's only
+        resumed = (' It resumed a stopped run and took from it: '
+                   + ', '.join(f'{k.replace("_", " ")} {"yes" if v is True else v}'
+                               for k, v in reused.items() if v) + '.')
     return '\n\n'.join([
         '# The paper\'s claims in miniature',
         f'Made by `{meta["command"]}` (mode {meta["mode"]}, seed {meta["seed"]}) in '
         f'{num(meta["minutes"], 1)} min on {meta["machine"]} with {meta["threads"]} torch '
         f'thread(s), finished {meta["finished"]}. Every number and figure below is rendered from '
-        '[report.json](report.json), written by that run.',
+        f'[report.json](report.json), written by that run.{resumed}',
         f'**Setup.** Source: Fashion-MNIST, {settings["source_train_per_class"]} training and '
         f'{settings["source_val_per_class"]} held-out images per class. Target: scikit-learn\'s '
         f'8×8 digits upsampled to 28 px, in the CUB-200-2011 layout. Super-network: '
@@ -140,15 +152,25 @@ def _header(report: dict) -> str:
         table(['section', 'seconds'], rows)])
 
 
-def _fresh_work_dir(path: Path) -> Path:
-    """``path`` emptied (only if an earlier report made it) and marked as the report's."""
+def _work_dir(path: Path, run_key: dict, resume: bool) -> Path:
+    """``path``, marked as this report's scratch space: emptied first (only if an earlier report
+    made it), or with ``resume`` kept when that report had the same ``run_key``."""
+    marker = path / WORK_MARKER
     if path.exists() and any(path.iterdir()):
-        if not (path / WORK_MARKER).exists():
+        if not marker.exists():
             raise FileExistsError(f'{path} exists and was not made by tools/report.py; choose '
                                   'another --out')
+        if resume:
+            stored = json.loads(marker.read_text() or 'null')
+            if stored != json.loads(json.dumps(run_key)):
+                raise FileExistsError(f'--resume: {path} belongs to a run with other settings, '
+                                      'seed or --supernet; run without --resume to start over')
+            return path
         shutil.rmtree(path)
+    elif resume:
+        raise FileNotFoundError(f'--resume: nothing to resume in {path}')
     path.mkdir(parents=True, exist_ok=True)
-    (path / WORK_MARKER).touch()
+    marker.write_text(json.dumps(run_key))
     return path
 
 

@@ -36,6 +36,7 @@ def compute(ctx, report: dict) -> dict:
     budget = make_budget(space, 'blocks', s.budget, counter=False)
     frontier = budget.frontier()
     log = SearchLog(ctx.work_dir / 'search_log.jsonl', meta={'space': space.name})
+    ctx.reused['search_evaluations'] = len(log)  # scored by the run this one resumes
     runs = []
     with torch.no_grad():
         start = time.perf_counter()
