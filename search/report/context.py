@@ -144,7 +144,7 @@ class ReportContext:
             checkpoint=str(path), trained_here=True, iterations=self.settings.supernet_iters,
             seconds=round(time.perf_counter() - start, 1),
             max_top1=round(top1['max'], 2), min_top1=round(top1['min'], 2))
-        _write_atomically(info_path, json.dumps(self.supernet_info))
+        write_atomically(info_path, json.dumps(self.supernet_info))
         return str(path)
 
     # --------------------------------------------------------- target fine-tuned super-network
@@ -205,12 +205,12 @@ class ReportContext:
             curve = finetune_child_curve(cfg, allocation, init, cfg.work_dir,
                                          epochs=self.settings.child_epochs)
         saved.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(saved, json.dumps(curve))
+        write_atomically(saved, json.dumps(curve))
         self._written.add(saved)
         return curve
 
 
-def _write_atomically(path: Path, text: str):
+def write_atomically(path: Path, text: str):
     """A stopped run leaves the old file or the new one, never half of one."""
     tmp = path.with_name(path.name + '.tmp')
     tmp.write_text(text)

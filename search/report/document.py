@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from . import architecture, hetero, inheritance, receptive_field, searches, trajectory
-from .context import SPACE, ReportContext
+from .context import SPACE, ReportContext, write_atomically
 from .progress import progress
 from .render import allocation, epochs, num, table
 from .settings import Settings
@@ -68,7 +68,7 @@ def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_r
                 torch=torch.__version__, threads=torch.get_num_threads(),
                 machine=f'{platform.machine()}, {os.cpu_count()} CPUs')
     document = dict(meta=meta, sections={s.KEY: report[s.KEY] for s in SECTIONS})
-    _write_json(document, out_dir / 'report.json')
+    write_atomically(out_dir / 'report.json', json.dumps(document, indent=1, allow_nan=False))
     return document
 
 
@@ -172,9 +172,3 @@ def _work_dir(path: Path, run_key: dict, resume: bool) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(run_key))
     return path
-
-
-def _write_json(document: dict, path: Path):
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(document, indent=1, allow_nan=False))
-    os.replace(tmp, path)
