@@ -3,11 +3,12 @@
 One trace of the deepest backbone of a space (every stage at least two blocks deep) gives
 mmengine's count for every block; an allocation's count is that total minus the blocks it leaves
 out. This is exact, not an estimate: every block but a stage's first is the same module on the
-same input shape (stride 1, as many channels in as out), so dropping one changes no other count. The counter checks this assumption
-and raises if a space breaks it. Consequently a count is *affine* in the depths,
-``count(a) = offset + Σ_i slope_i · a_i`` with ``slope_i`` the count of one non-first block of
-stage ``i`` — the form :mod:`search.budgets` builds on. For the same reason the count of a static
-backbone deeper than the space allows (a candidate initialized by transfer) is exact too.
+same input shape (stride 1, as many channels in as out), so dropping one changes no other
+count. The counter checks this assumption and raises if a space breaks it. Consequently a count
+is *affine* in the depths, ``count(a) = offset + Σ_i slope_i · a_i`` with ``slope_i`` the count
+of one non-first block of stage ``i`` — the form :mod:`search.budgets` builds on. For the same
+reason the count of a static backbone deeper than the space allows (a candidate initialized by
+transfer) is exact too.
 
 FLOPs are mmengine's: one multiply-add counts as one, BatchNorm is counted, element-wise additions
 and activations are not. Counts are for batch 1 at ``input_shape`` and cover the backbone only.
@@ -116,7 +117,6 @@ def _trace(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
     analyzer.uncalled_modules_warnings(False)
     flops = dict(analyzer.by_module())
     return flops, dict(parameter_count(model))
-
 
 
 def _traced(stage) -> int:

@@ -61,7 +61,8 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
         ``[1, …, 1]``) and ``best`` = its last entry.
     """
     space, budget, counter = resolve_budget(space, budget, counter)
-    if isinstance(beyond_max, bool) or not isinstance(beyond_max, numbers.Integral) or beyond_max < 0:
+    if (isinstance(beyond_max, bool) or not isinstance(beyond_max, numbers.Integral)
+            or beyond_max < 0):
         raise ValueError(f'beyond_max={beyond_max!r}: allowed an integer >= 0 (blocks a stage '
                          'may grow past its maximum depth; 0 = stay in the space)')
     budget = budget.extended(beyond_max)  # its growable() now allows the extra depth

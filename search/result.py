@@ -71,6 +71,5 @@ class SearchResult:
         return path
 
 
-
 def _name(record: Record) -> str:
     return '-'.join(map(str, record.allocation)) + ('*' if record.transferred else '')
