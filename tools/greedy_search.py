@@ -13,19 +13,14 @@ contain, and marked "*" in the printed chain and "transferred" in the log.
 Writes to the work dir: search_log.jsonl (every evaluated candidate; --resume continues from it),
 result.json (the chain of best allocations for every size, and the chosen one), chain.png.
 """
+import _unshadow  # noqa: F401  (first: makes `transfer` the package, see its doc)
 import argparse
 import os.path as osp
-import sys
 
-# Python puts this script's folder first on sys.path, where "transfer" is tools/transfer.py, not
-# the package the search imports; drop it before importing.
-_HERE = osp.dirname(osp.abspath(__file__))
-sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != _HERE]
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from search.pipeline import BUDGET_NAMES, run_search  # noqa: E402
-from transfer import METHODS  # noqa: E402
+from search.pipeline import BUDGET_NAMES, run_search
+from transfer import METHODS
 
 
 def non_negative(text: str) -> int:

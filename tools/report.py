@@ -11,22 +11,17 @@ heterogeneous transfer, effective receptive fields, the search trajectory).
 Writes OUT/report.json (every number), OUT/README.md and OUT/*.png (rendered from the JSON),
 OUT/supernet.pth when the super-network was trained here, and scratch files in OUT/work.
 """
+import _unshadow  # noqa: F401  (first: makes `transfer` the package, see its doc)
 import argparse
-import os
 import shlex
 import sys
 import time
 import warnings
 from pathlib import Path
 
-# Python puts this script's folder first on sys.path, where "transfer" is tools/transfer.py, not
-# the package; drop it before importing.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
+import torch
 
-import torch  # noqa: E402
-
-from search.report import FULL, REDUCED, render_report, run_report  # noqa: E402
+from search.report import FULL, REDUCED, render_report, run_report
 
 
 def main():

@@ -9,18 +9,13 @@ SRC and DST are ``timm:<name>`` or an mmengine config whose ``model`` dict build
 initialized checkpoint (``{'state_dict', 'meta'}``, or ``.safetensors``) and the transfer report
 as JSON next to it (``--report`` to choose), and prints the report.
 """
+import _unshadow  # noqa: F401  (first: makes `transfer` the package, see its doc)
 import argparse
 import ast
-import os
 import sys
 
-# Python puts this script's folder first on sys.path, where "transfer" is this file, not the
-# package; drop it before importing.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
-
-from transfer import METHODS, transfer_weights  # noqa: E402
-from transfer.checkpoint import build_model, load_weights, save_checkpoint  # noqa: E402
+from transfer import METHODS, transfer_weights
+from transfer.checkpoint import build_model, load_weights, save_checkpoint
 
 
 def parse_opt(text: str):

@@ -11,23 +11,18 @@ checkpoint; without it an untrained super-network seeded with ``--seed``). Print
 of the centred square holding 90% of the ERF) and the share outside the central square, and
 writes them with the command to ``OUT`` with the suffix ``.json``.
 """
+import _unshadow  # noqa: F401  (first: makes `transfer` the package, see its doc)
 import argparse
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
 
-# Python puts this script's folder first on sys.path, where "transfer" is tools/transfer.py, not
-# the package; drop it before importing.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
+import torch
 
-import torch  # noqa: E402
-
-from search.report.erf import (  # noqa: E402
+from search.report.erf import (
     INPUTS, allocation_backbones, effective_receptive_field, erf_inputs, erf_stats, plot_erfs)
-from supernet import parse_allocation  # noqa: E402
+from supernet import parse_allocation
 
 
 def main():
