@@ -28,7 +28,8 @@ blocks' tensors the transfer wrote}``, or ``None`` for a child of the super-netw
 """
 from __future__ import annotations
 
-from transfer import METHODS, transfer_weights
+from supernet.export import grow_backbone
+from transfer import METHODS
 
 
 class TransferringEvaluator:
@@ -88,11 +89,7 @@ class TransferringEvaluator:
         return self._transferred.get(tuple(allocation))
 
     def in_space(self, allocation) -> bool:
-        return all(d <= m for d, m in zip(allocation, self.space.max_depths))
-
-    def clipped(self, allocation) -> tuple:
-        """The deepest child of the super-network inside ``allocation``."""
-        return tuple(min(d, m) for d, m in zip(allocation, self.space.max_depths))
+        return self.space.clipped(allocation) == tuple(allocation)
 
     def build(self, allocation) -> tuple:
         """``(backbone, entry)``: the static backbone of ``allocation``, initialized as in the
@@ -101,17 +98,10 @@ class TransferringEvaluator:
         if self.in_space(allocation):
             raise ValueError(f'{allocation} is a child of the super-network (max depths '
                              f'{self.space.max_depths}): it inherits its weights, see get_subnet')
-        source = self.clipped(allocation)
-        child = self.supernet.get_subnet(source)
+        source = self.space.clipped(allocation)
         backbone = self.supernet.static_backbone(allocation)
-        report = transfer_weights(child, backbone, self.method, **self.transfer_options)
-        inherited = child.state_dict()
-        unexpected = backbone.load_state_dict(inherited, strict=False).unexpected_keys
-        if unexpected:  # cannot happen for a prefix of the same family; say so if it does
-            raise RuntimeError(f'child {source} has tensors the backbone of {allocation} lacks: '
-                               f'{unexpected[:5]}')
-        new = [r for r in report.records if r.target not in inherited and r.status != 'excluded']
-        covered = sum(r.status == 'transferred' for r in new) / len(new)
+        report, covered = grow_backbone(self.supernet.get_subnet(source), backbone, self.method,
+                                        **self.transfer_options)
         self.reports[allocation] = report
         entry = {'method': self.method, 'source': list(source), 'coverage': round(covered, 6)}
         return backbone.train(self.supernet.training), entry

@@ -151,6 +151,16 @@ class SearchSpace:
         """A variant of this space, e.g. ``space.replace(name='tiny', small_input=True)``."""
         return dataclasses.replace(self, **changes)
 
+    def clipped(self, allocation: Iterable) -> Allocation:
+        """``allocation`` with each depth capped at its stage's maximum: the deepest child of the
+        super-network inside a candidate that may be deeper.
+
+            >>> get_space('resnet_basic').clipped((1, 9, 2, 2))
+            (1, 4, 2, 2)
+        """
+        allocation = self.validate(allocation, allow_deeper=True)
+        return tuple(min(d, m) for d, m in zip(allocation, self.max_depths))
+
     def extended(self, extra: int) -> 'SearchSpace':
         """This space with ``extra`` more blocks allowed in every searched stage, named
         ``'<name>+<extra>'``: the candidates a search may take past the super-network's depth,

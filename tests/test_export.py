@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
+from supernet import extract_subnet
 from supernet.datasets import prepare_demo_source
 from supernet.engine import load_checkpoint_safely
 from supernet.engine.launch import build_runner
@@ -36,6 +37,7 @@ def test_extracted_child_reproduces_the_supernet_child(tmp_path):
     assert "'stage_blocks': (1, 3, 7, 5)" in result.stdout and "prefix': 'backbone.'" in result.stdout
     child = load_checkpoint_safely(out)
     assert child['meta']['allocation'] == [1, 3, 7, 5] and child['meta']['flops'] > 0
+    assert child['meta']['transferred'] is None  # every block comes from the super-network
     assert not any(k.startswith('backbone.layer3.7.') for k in child['state_dict'])
     assert 'head.fc.weight' in child['state_dict']
 
@@ -94,3 +96,47 @@ def test_child_fine_tunes_on_the_source_from_its_checkpoint(tmp_path):
     assert type(runner.model.backbone).__name__ == 'AllocatedResNet'
     assert runner.model.backbone.stage_blocks == (1, 4, 5, 2)
     assert load_checkpoint_safely(tmp_path / 'work' / 'iter_2.pth')['meta']['iter'] == 2
+
+
+def test_child_deeper_than_the_supernet_grows_its_extra_blocks_by_transfer(tmp_path):
+    # What greedy_search(..., beyond_max=1) may find: layer4 one block past its maximum of 14.
+    from supernet.engine import atomic_save
+    from supernet.export import export_child
+    cfg = Config.fromfile(ROOT / 'configs/demo/supernet_resnet_fashion.py')
+    cfg.model.backbone = dict(type='ResNetSuperNet', space='resnet_bottleneck_demo',
+                              out_indices=(3,))
+    torch.manual_seed(0)
+    supernet = MODELS.build(cfg.model)
+    atomic_save({'state_dict': supernet.state_dict(),
+                 'meta': {'space': 'resnet_bottleneck_demo'}}, tmp_path / 'supernet.pth')
+    deeper, inside = (1, 1, 1, 15), (1, 1, 1, 14)
+    backbone_cfg = export_child(tmp_path / 'supernet.pth', deeper, tmp_path / 'child.pth')
+    assert backbone_cfg['stage_blocks'] == deeper
+    child = load_checkpoint_safely(tmp_path / 'child.pth')
+    assert child['meta']['transferred'] == {'method': 'dpiat', 'source': list(inside),
+                                            'coverage': 1.0}
+    state = child['state_dict']
+
+    classifier_cfg = cfg.model.copy()
+    classifier_cfg.backbone = dict(type='AllocatedResNet', space='resnet_bottleneck_demo',
+                                   stage_blocks=deeper, out_indices=(3,))
+    MODELS.build(classifier_cfg).load_state_dict(state, strict=True)
+    # The blocks the super-network has are inherited exactly, the head too; only layer4.14 is new
+    inherited = extract_subnet(supernet.state_dict(), inside, 'resnet_bottleneck_demo',
+                               'backbone.')
+    assert all(torch.equal(state[key], value) for key, value in inherited.items())
+    assert {k for k in state if k not in inherited} == {
+        k for k in state if k.startswith('backbone.layer4.14.')} != set()
+    # ... and the new block is a copy of one of its stage's trained blocks (same shapes: DPIAT's
+    # center crop is the whole tensor), not a fresh initialization.
+    for name in ('conv1.weight', 'conv3.weight', 'bn2.running_var'):
+        new = state[f'backbone.layer4.14.{name}']
+        assert any(torch.equal(new, state[f'backbone.layer4.{i}.{name}']) for i in range(1, 14))
+
+    result = subprocess.run([sys.executable, str(ROOT / 'tools/extract_subnet.py'),
+                             str(tmp_path / 'supernet.pth'), '--allocation', '1,1,1,15',
+                             '--transfer-method', 'tli', '--out', str(tmp_path / 'tli.pth')],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "'stage_blocks': (1, 1, 1, 15)" in result.stdout
+    assert load_checkpoint_safely(tmp_path / 'tli.pth')['meta']['transferred']['method'] == 'tli'

@@ -10,7 +10,7 @@ from conftest import Counting, assert_search_state_unchanged, search_state
 from search import (ClassificationEvaluator, ComplexityCounter, SearchLog, TransferringEvaluator,
                     greedy_search)
 from search.pipeline import _beyond_settings
-from supernet import build_backbone, get_space
+from supernet import AllocationError, build_backbone, get_space
 from supernet.spaces import resnet_space
 from test_search_evaluator import Classifier, batches, digits, one_thread  # noqa: F401 (fixtures)
 
@@ -55,6 +55,14 @@ def test_counts_of_deeper_candidates_are_those_of_the_static_backbone(space, dee
     assert counter.flops(deeper) == analyzer.total()
     assert counter.params(deeper) == parameter_count(model)['']
     assert counter.flops(space.min_depths) < counter.flops(deeper)
+
+
+def test_clipped_caps_each_stage_at_its_maximum():
+    space = get_space(BASIC)                                   # max depths (3, 4, 6, 3)
+    assert space.clipped((1, 9, 6, 4)) == (1, 4, 6, 3)
+    assert space.clipped((2, 2, 2, 2)) == (2, 2, 2, 2)
+    with pytest.raises(AllocationError, match='stage 0 .* has depth 0'):
+        space.clipped((0, 1, 1, 1))
 
 
 def test_greedy_records_count_deeper_candidates():

@@ -58,6 +58,8 @@ def test_search_writes_log_result_and_plot_and_resumes(setup):
     result = json.loads((work / 'result.json').read_text())
     assert [sum(r['allocation']) for r in result['chain']] == [4, 5, 6]
     assert result['best']['allocation'] == result['chain'][-1]['allocation']
+    best = ','.join(map(str, result['best']['allocation']))
+    assert f'next: python tools/extract_subnet.py {checkpoint} --allocation {best}\n' in first.stdout
     lines = (work / 'search_log.jsonl').read_text().splitlines()
     assert json.loads(lines[0])['meta']['finetune_epochs'] == 1 and len(lines) == 1 + 8
     assert (work / 'chain.png').stat().st_size > 0 and (work / 'finetuned.pth').exists()

@@ -62,16 +62,12 @@ def main():
     print('chain: ' + result.format_chain())
     print(f'chosen allocation {best} (score {result.best.score:.4f}); {result.num_evaluated} '
           f'evaluated now, {result.num_reused} reused from the log')
+    command = (f'next: python tools/extract_subnet.py {args.checkpoint} '
+               f'--allocation {",".join(map(str, best))}')
     transferred = result.best.transferred
-    if transferred:
-        source = ','.join(map(str, transferred['source']))
-        print(f'{best} is deeper than the super-network: its child {tuple(transferred["source"])} '
-              f'holds the inherited weights and tools/transfer.py (--method '
-              f'{transferred["method"]}) initializes the rest; first: python '
-              f'tools/extract_subnet.py {args.checkpoint} --allocation {source}')
-    else:
-        print(f'next: python tools/extract_subnet.py {args.checkpoint} '
-              f'--allocation {",".join(map(str, best))}')
+    if transferred:  # deeper than the super-network: extract_subnet grows it the same way
+        command += f' --transfer-method {transferred["method"]}'
+    print(command)
 
 
 if __name__ == '__main__':
