@@ -1,6 +1,9 @@
 """Bad input, strictness, all-or-nothing writes, untraceable models, reports, BN recalibration."""
 import json
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import timm
@@ -14,6 +17,7 @@ from transfer_nets import (PlainNet5, ResNet8, TokenNet, Untraceable, outputs, r
                            snapshot)
 
 METHODS = sorted(transfer.METHODS)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def unchanged(model, before):
@@ -122,6 +126,19 @@ def test_features_only_models_with_list_outputs(method):
     report = transfer_weights(src, dst, method)
     assert report.coverage >= (0.5 if method == 'hmt' else 0.8)
     assert [o.shape[1] for o in outputs(dst.eval()(torch.randn(1, 3, 32, 32)))] == [128, 256, 512]
+
+
+def test_graphs_of_non_timm_models_do_not_import_timm():
+    # timm's fx lists matter for timm models only; importing timm costs seconds (see graph.py).
+    code = ('import sys, torch.nn as nn\n'
+            'from transfer import transfer_weights\n'
+            'net = lambda: nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU())\n'
+            'report = transfer_weights(net(), net(), "hmt")\n'
+            'print(report.coverage, "timm" in sys.modules)\n')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ['1.0', 'False']
 
 
 def test_report_table_and_json(tmp_path):

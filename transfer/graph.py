@@ -10,6 +10,7 @@ order — every unit feeds the next — with a warning, as DESIGN.md asks.
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -77,12 +78,17 @@ class _UnitTracer(fx.Tracer):
     """
 
     def __init__(self, leaves: set):
-        try:  # timm marks modules and functions fx cannot trace through
-            from timm.models._features_fx import get_notrace_functions, get_notrace_modules
-            self._notrace = tuple(get_notrace_modules())
-            autowrap = tuple(get_notrace_functions())
-        except ImportError:
-            self._notrace, autowrap = (), ()
+        self._notrace, autowrap = (), ()
+        # timm marks modules and functions fx cannot trace through. Only a timm model needs
+        # them, and timm is imported once one exists; importing it for the others took 11 s in
+        # a busy report run (timm pulls in huggingface_hub, httpx, ...).
+        if 'timm' in sys.modules:
+            try:
+                from timm.models._features_fx import get_notrace_functions, get_notrace_modules
+                self._notrace = tuple(get_notrace_modules())
+                autowrap = tuple(get_notrace_functions())
+            except ImportError:  # a timm without these lists
+                pass
         super().__init__(autowrap_functions=autowrap)
         self.leaves = leaves
 
