@@ -136,7 +136,12 @@ def test_tables_equal_the_json(report):
     cells = iter(per_pair[1:])
     for pair in s['transfer']['pairs']:
         random = next(cells)
-        assert random[4:6] == [fmt(pair['random']['curve'][0]), fmt(pair['random']['top1'])]
+        assert random[4:] == [fmt(pair['random']['curve'][0]), fmt(pair['random']['top1']),
+                              f"≤ {fmt(pair['random']['ceiling'])}"]
+        # the most any init could reach: no method's ratio exceeds it
+        assert pair['random']['ceiling'] == round(100 / pair['random']['top1'], 2)
+        assert all(m['ratio'] <= pair['random']['ceiling'] + 0.01
+                   for m in pair['methods'].values())
         for method in s['transfer']['methods']:
             m, row = pair['methods'][method], next(cells)
             assert row[1:] == [method, fmt(m['coverage'], 1), fmt(m['seconds']),
