@@ -24,7 +24,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import barrier, get_dist_info
 
-from supernet.engine import atomic_save, load_checkpoint_safely
+from supernet.engine import atomic_save, load_checkpoint_safely, supernet_meta
 from supernet.engine.launch import build_runner
 from transfer import METHODS
 
@@ -137,7 +137,10 @@ def _finetune(runner, epochs: int):
     elif epochs:
         runner.train()
         if get_dist_info()[0] == 0:
-            atomic_save({'state_dict': model.state_dict()}, finetuned)
+            # with the space in its meta, tools/extract_subnet.py can cut the children the
+            # search scored out of it
+            atomic_save({'state_dict': model.state_dict(), 'meta': supernet_meta(model)},
+                        finetuned)
         barrier()
     else:
         warnings.warn('search_cfg.finetune_epochs=0: searching with the source weights; a new '

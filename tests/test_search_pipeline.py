@@ -12,7 +12,8 @@ from mmpretrain.registry import MODELS
 
 import supernet  # noqa: F401  (registers the backbones)
 from supernet.datasets import prepare_demo_target
-from supernet.engine import atomic_save
+from supernet.engine import atomic_save, load_checkpoint_safely
+from supernet.export import export_child
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / 'configs/demo/search_digits.py'
@@ -63,6 +64,10 @@ def test_search_writes_log_result_and_plot_and_resumes(setup):
     lines = (work / 'search_log.jsonl').read_text().splitlines()
     assert json.loads(lines[0])['meta']['finetune_epochs'] == 1 and len(lines) == 1 + 8
     assert (work / 'chain.png').stat().st_size > 0 and (work / 'finetuned.pth').exists()
+    # The fine-tuned super-network records its space: the children the search scored can be
+    # cut out of it without --space.
+    export_child(work / 'finetuned.pth', result['best']['allocation'], tmp / 'scored.pth')
+    assert load_checkpoint_safely(tmp / 'scored.pth')['meta']['space'] == 'resnet_bottleneck_demo'
 
     # Without --resume an existing search is not overwritten; with it nothing is redone.
     refused = subprocess.run(SEARCH + args, capture_output=True, text=True, cwd=ROOT)

@@ -4,10 +4,10 @@ Importing ``supernet`` registers them (mmengine's root HOOKS / LOOPS / RUNNERS),
 them after ``custom_imports = dict(imports=['supernet'])``.
 """
 from .checkpoint import UnsafeCheckpointError, atomic_save, load_checkpoint_safely
-from .hooks import DepthSamplingHook, find_supernet, sample_allocation
+from .hooks import DepthSamplingHook, find_supernet, sample_allocation, supernet_meta
 from .loops import AllocationValLoop
 from .runner import SafeCheckpointRunner
 
 __all__ = ['AllocationValLoop', 'SafeCheckpointRunner', 'DepthSamplingHook',
            'UnsafeCheckpointError', 'atomic_save', 'find_supernet', 'load_checkpoint_safely',
-           'sample_allocation']
+           'sample_allocation', 'supernet_meta']

@@ -36,6 +36,12 @@ def find_supernet(model: torch.nn.Module) -> SuperNetMixin:
                     '(ResNetSuperNet, MobileNetV2SuperNet or MnasNetSuperNet)')
 
 
+def supernet_meta(model: torch.nn.Module) -> dict:
+    """What ``tools/extract_subnet.py`` needs to cut children out of a checkpoint of ``model``."""
+    supernet = find_supernet(model)
+    return dict(space=supernet.space.name, max_depths=list(supernet.space.max_depths))
+
+
 def parameter_checksum(model: torch.nn.Module) -> str:
     digest = hashlib.sha256()
     for name, param in sorted(model.named_parameters()):
@@ -78,10 +84,7 @@ class DepthSamplingHook(Hook):
         self._set_eval_allocation(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict):
-        # What tools/extract_subnet.py needs to cut children out of this checkpoint.
-        supernet = find_supernet(runner.model)
-        checkpoint.setdefault('meta', {}).update(space=supernet.space.name,
-                                                  max_depths=list(supernet.space.max_depths))
+        checkpoint.setdefault('meta', {}).update(supernet_meta(runner.model))
 
     def after_train(self, runner):
         self._set_eval_allocation(runner)
