@@ -1,6 +1,6 @@
 """Does a transferred initialization beat random init? Fashion-MNIST sources -> digits targets.
 
-    python benchmarks/transfer_effectiveness.py                   # ~4 min on 2 busy CPU cores
+    python benchmarks/transfer_effectiveness.py                   # ~8 min on 2 busy CPU cores
     python benchmarks/transfer_effectiveness.py --adapt-epochs 3  # DPIAT's own protocol
     python benchmarks/transfer_effectiveness.py --epochs 5 --seeds 0 --target-train 100
 
@@ -55,8 +55,8 @@ def main():
     parser.add_argument('--source-epochs', type=int, default=2)
     parser.add_argument('--adapt-epochs', type=int, default=0,
                         help="DPIAT's own protocol: fine-tune each source this many epochs on "
-                             'the target training data (head included) before transferring it, '
-                             'head and all; 0 = the sources know Fashion-MNIST only')
+                             'the target training data first, then transfer it head and all; '
+                             '0 = the sources know Fashion-MNIST only')
     parser.add_argument('--size', type=int, default=24)
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--batch', type=int, default=32)
@@ -147,8 +147,9 @@ def main():
 
     # No init can beat 100% top-1, so 1 / random is the highest ratio a pair can reach: a target
     # that random init trains to 98% caps every method at 1.02 there.
-    def ceiling(pair_rows):
-        return 1 / statistics.mean(final(r, 'random') for r in pair_rows)
+    def ceiling(pair_rows, epoch=-1):
+        random = statistics.mean(r['random'][epoch] for r in pair_rows)
+        return 1 / random if random else float('inf')
 
     # How far one seed's ratio strays: a pair at 0.998 +- 0.010 is not shown to be below 1.
     def seed_spread(pair_rows, method):
@@ -193,8 +194,8 @@ def main():
         print(f'  {m:<8} ' + '  '.join(
             f'epoch {e + 1}: {statistics.mean(epoch_ratio(p, m, e) for p in pairs.values()):.2f}'
             for e in range(args.epochs)))
-    ceilings = [statistics.mean(1 / statistics.mean(r['random'][e] for r in p)
-                                for p in pairs.values()) for e in range(args.epochs)]
+    ceilings = [statistics.mean(ceiling(p, e) for p in pairs.values())
+                for e in range(args.epochs)]
     print(f'  {"ceiling":<8} ' + '  '.join(
         f'epoch {e + 1}: {c:.2f}' for e, c in enumerate(ceilings)))
 

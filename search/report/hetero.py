@@ -79,7 +79,7 @@ def compute(ctx, report: dict) -> dict:
         pairs.append(dict(source=source, target=target,
                           similarity=round(similarity(sources[source], target_init(target)), 2),
                           random=dict(curve=random, top1=random[-1],
-                                      ceiling=round(100 / random[-1], 2)),
+                                      ceiling=round(100 / random[-1], 2) if random[-1] else None),
                           methods=methods))
     summary = {}
     for method in METHOD_ORDER:
@@ -93,7 +93,8 @@ def compute(ctx, report: dict) -> dict:
                                               for p in pairs])), 2))
     # 1 / random top-1 is the most any init could reach: a target that random init already
     # trains to 98% caps every method's ratio at 1.02.
-    mean_ceiling = round(float(np.mean([p['random']['ceiling'] for p in pairs])), 2)
+    ceilings = [p['random']['ceiling'] for p in pairs]
+    mean_ceiling = round(float(np.mean(ceilings)), 2) if None not in ceilings else None
     return dict(epochs=s.transfer_epochs, size=s.transfer_size, mean_ceiling=mean_ceiling,
                 source_images=len(data.source_x), target_images=len(data.target_x),
                 test_images=len(data.target_test_x), sources=source_top1, pairs=pairs,
@@ -149,4 +150,4 @@ def markdown(data: dict) -> str:
         table(['method', 'mean ratio', 'min ratio', 'pairs above 1', 'mean coverage %',
                'mean transfer s'], summary),
         f'Best on average: {data["best_method"]} (mean ratio {num(best["mean_ratio"])}'
-        + (f'; mean ceiling {num(data["mean_ceiling"])}).' if 'mean_ceiling' in data else ').')])
+        + (f'; mean ceiling {num(data["mean_ceiling"])}).' if data.get('mean_ceiling') else ').')])
