@@ -27,6 +27,38 @@ def detect_prefix(state_dict, space) -> str:
                    f'"backbone.{first_stage}.0."); pass prefix= explicitly')
 
 
+def load_supernet_checkpoint(checkpoint: str | Path, space=None, prefix: str | None = None):
+    """``(state_dict, space, prefix)`` of a super-network (or child) checkpoint, of a classifier,
+    a detector or a bare backbone.
+
+    Args:
+        space: the super-network's space; default: the one recorded in the checkpoint's meta by
+            ``DepthSamplingHook``.
+        prefix: where the backbone's keys start; default: detected.
+    """
+    loaded = load_checkpoint_safely(checkpoint, map_location='cpu')
+    state_dict = loaded.get('state_dict', loaded)
+    meta = loaded.get('meta', {}) if 'state_dict' in loaded else {}
+    if space is None:
+        if 'space' not in meta:
+            raise ValueError(f'{checkpoint} does not record its search space (meta["space"]); '
+                             'pass space= (e.g. --space resnet_bottleneck)')
+        space = meta['space']
+    space = get_space(space)
+    prefix = detect_prefix(state_dict, space) if prefix is None else prefix
+    return state_dict, space, prefix
+
+
+def child_backbone(state_dict, space, allocation, prefix: str = ''):
+    """The static backbone of ``allocation`` (in the space) with its weights cut from a
+    super-network's ``state_dict``, whose backbone keys start with ``prefix``."""
+    child = extract_subnet(state_dict, allocation, space, prefix)
+    backbone = build_backbone(space, allocation)
+    backbone.load_state_dict({key[len(prefix):]: value for key, value in child.items()
+                              if key.startswith(prefix)})  # the backbone's keys only
+    return backbone
+
+
 def count_complexity(space, allocation, input_size: int) -> dict:
     """FLOPs (multiply-accumulates, mmengine.analysis) and parameters of the child backbone."""
     from mmengine.analysis import get_model_complexity_info
@@ -80,17 +112,8 @@ def export_child(checkpoint: str | Path, allocation, out: str | Path, space=None
     Returns:
         The backbone config of the child, with ``init_cfg`` pointing at ``out``.
     """
-    loaded = load_checkpoint_safely(checkpoint, map_location='cpu')
-    state_dict = loaded.get('state_dict', loaded)
-    meta = loaded.get('meta', {}) if 'state_dict' in loaded else {}
-    if space is None:
-        if 'space' not in meta:
-            raise ValueError(f'{checkpoint} does not record its search space (meta["space"]); '
-                             'pass space= (e.g. --space resnet_bottleneck)')
-        space = meta['space']
-    space = get_space(space)
+    state_dict, space, prefix = load_supernet_checkpoint(checkpoint, space, prefix)
     allocation = space.validate(allocation, allow_deeper=True)
-    prefix = detect_prefix(state_dict, space) if prefix is None else prefix
     source = space.clipped(allocation)
     child_state = extract_subnet(state_dict, source, space, prefix)
     transferred = None
@@ -109,11 +132,9 @@ def export_child(checkpoint: str | Path, allocation, out: str | Path, space=None
 def _grown_state(child_state, space, source, allocation, prefix, method, options) -> tuple:
     """``child_state`` (the model's keys at ``source``) with its backbone replaced by the one of
     ``allocation`` grown from it, and the meta's ``transferred`` entry."""
-    backbone_keys = [key for key in child_state if key.startswith(prefix)]
-    child = build_backbone(space, source)
-    child.load_state_dict({key[len(prefix):]: child_state[key] for key in backbone_keys})
     backbone = build_backbone(space, allocation)
-    _, coverage = grow_backbone(child, backbone, method, **options)
-    grown = {key: value for key, value in child_state.items() if key not in backbone_keys}
+    _, coverage = grow_backbone(child_backbone(child_state, space, source, prefix), backbone,
+                                method, **options)
+    grown = {key: value for key, value in child_state.items() if not key.startswith(prefix)}
     grown.update((prefix + key, value) for key, value in backbone.state_dict().items())
     return grown, dict(method=method, source=list(source), coverage=round(coverage, 6))

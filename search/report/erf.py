@@ -28,9 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from supernet import build_backbone, extract_subnet, get_space
-from supernet.engine import load_checkpoint_safely
-from supernet.export import detect_prefix
+from supernet import build_backbone, get_space
+from supernet.export import child_backbone, load_supernet_checkpoint
 
 INPUTS = ('noise', 'digits', 'ones')
 DIGITS_MEAN, DIGITS_STD = 72.9, 90.0  # the demo configs' data_preprocessor
@@ -140,23 +139,10 @@ def allocation_backbones(space, allocations, checkpoint: str | Path | None = Non
         torch.manual_seed(seed)
         state, prefix = build_backbone(space).state_dict(), ''
     else:
-        loaded = load_checkpoint_safely(str(checkpoint), 'cpu')
-        state = loaded.get('state_dict', loaded)
-        if space is None:
-            space = loaded.get('meta', {}).get('space')
-            if space is None:
-                raise ValueError(f'{checkpoint} does not record its space (meta["space"]); pass '
-                                 'the space explicitly')
-        space = get_space(space)
-        prefix = detect_prefix(state, space)
+        state, space, prefix = load_supernet_checkpoint(checkpoint, space)
     for allocation in allocations:
         allocation = space.validate(allocation)
-        child = extract_subnet(state, allocation, space, prefix)
-        backbone = build_backbone(space, allocation)
-        backbone.load_state_dict({key[len(prefix):]: value for key, value in child.items()
-                                  if key.startswith(prefix)})  # the backbone's keys only
-        yield allocation, backbone.eval()
-
+        yield allocation, child_backbone(state, space, allocation, prefix).eval()
 
 def plot_erfs(rows: list, path, footer: str = '', suptitle: str = '') -> Path:
     """Heatmaps side by side, one colour scale per row.
