@@ -25,7 +25,7 @@ class Settings:
         search_seeds: seeds of the random and evolutionary searches (``seed + i``).
         architecture_count: allocations of size C fine-tuned for the Fig. 1 study.
         child_epochs: fine-tuning epochs of every child (Fig. 1 and inheritance).
-    Heterogeneous transfer (in-memory tensors, ``search.report.transfer``):
+    Heterogeneous transfer (in-memory tensors, ``search.report.hetero``):
         transfer_pairs, transfer_source_images, transfer_source_epochs, transfer_target_images,
         transfer_test_images, transfer_epochs, transfer_size.
     Effective receptive field: erf_images (digits averaged over), erf_size (input side).
