@@ -42,6 +42,11 @@ class Record:
     method: str = ''
     transferred: dict | None = None
 
+    @property
+    def label(self) -> str:
+        """``'1-3-7-5'``, with ``*`` when the weights came from a transfer (``transferred``)."""
+        return '-'.join(map(str, self.allocation)) + ('*' if self.transferred else '')
+
     def to_dict(self) -> dict:
         return dict(asdict(self), allocation=list(self.allocation))
 

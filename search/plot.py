@@ -16,8 +16,7 @@ def plot_chain(result, path, title: str | None = None) -> Path:
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(scored)), 4))
     ax.plot(sizes, [r.score for r in scored], marker='o')
     for size, record in zip(sizes, scored):
-        label = '-'.join(map(str, record.allocation)) + ('*' if record.transferred else '')
-        ax.annotate(label, (size, record.score),
+        ax.annotate(record.label, (size, record.score),
                     textcoords='offset points', xytext=(0, 6), ha='center', fontsize=7,
                     rotation=45)
     ax.set_xlabel('blocks in the allocation')

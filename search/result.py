@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from supernet.engine import atomic_write_text
 
 from .log import Record
 
@@ -51,7 +52,7 @@ class SearchResult:
             3-1 -> 4-1*
             * past the super-network's depth: blocks initialized by transfer (dpiat)
         """
-        text = ' -> '.join(_name(r) for r in self.chain)
+        text = ' -> '.join(r.label for r in self.chain)
         methods = sorted({r.transferred['method'] for r in self.chain if r.transferred})
         if methods:
             text += ("\n* past the super-network's depth: blocks initialized by transfer "
@@ -59,17 +60,5 @@ class SearchResult:
         return text
 
     def save(self, path) -> Path:
-        """Write :meth:`to_dict` as JSON atomically (temporary file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + '.tmp')
-        with open(tmp, 'w') as f:
-            json.dump(self.to_dict(), f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return path
-
-
-def _name(record: Record) -> str:
-    return '-'.join(map(str, record.allocation)) + ('*' if record.transferred else '')
+        """Write :meth:`to_dict` as JSON atomically (temporary file, fsync, then rename)."""
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=1))

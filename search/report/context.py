@@ -14,7 +14,7 @@ import torch
 from mmengine.config import Config
 
 from supernet.datasets import prepare_demo_source, prepare_demo_target
-from supernet.engine import load_checkpoint_safely
+from supernet.engine import atomic_write_text, load_checkpoint_safely
 from supernet.engine.launch import build_runner, summarize_validation
 
 from .settings import Settings
@@ -144,7 +144,7 @@ class ReportContext:
             checkpoint=str(path), trained_here=True, iterations=self.settings.supernet_iters,
             seconds=round(time.perf_counter() - start, 1),
             max_top1=round(top1['max'], 2), min_top1=round(top1['min'], 2))
-        write_atomically(info_path, json.dumps(self.supernet_info))
+        atomic_write_text(info_path, json.dumps(self.supernet_info))
         return str(path)
 
     # --------------------------------------------------------- target fine-tuned super-network
@@ -204,15 +204,6 @@ class ReportContext:
         with torch.enable_grad():
             curve = finetune_child_curve(cfg, allocation, init, cfg.work_dir,
                                          epochs=self.settings.child_epochs)
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(saved, json.dumps(curve))
+        atomic_write_text(saved, json.dumps(curve))
         self._written.add(saved)
         return curve
-
-
-def write_atomically(path: Path, text: str):
-    """A stopped run leaves the old file or the new one, never half of one."""
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(text)
-    os.replace(tmp, path)
-

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import torch
 
+from supernet.engine import atomic_write_text
+
 from . import architecture, hetero, inheritance, receptive_field, searches, trajectory
-from .context import SPACE, ReportContext, write_atomically
+from .context import SPACE, ReportContext
 from .progress import progress
 from .render import allocation, epochs, num, table
 from .settings import Settings
@@ -68,7 +70,7 @@ def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_r
                 torch=torch.__version__, threads=torch.get_num_threads(),
                 machine=f'{platform.machine()}, {os.cpu_count()} CPUs')
     document = dict(meta=meta, sections={s.KEY: report[s.KEY] for s in SECTIONS})
-    write_atomically(out_dir / 'report.json', json.dumps(document, indent=1, allow_nan=False))
+    atomic_write_text(out_dir / 'report.json', json.dumps(document, indent=1, allow_nan=False))
     return document
 
 

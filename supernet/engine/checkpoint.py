@@ -80,12 +80,21 @@ def atomic_save(obj, path) -> Path:
 
     A crash or kill mid-write leaves the previous file at ``path`` intact.
     """
+    return _atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """:func:`atomic_save` for text (JSON files of searches and reports)."""
+    return _atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def _atomic_write(path, write) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.partial', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
