@@ -26,11 +26,11 @@ import time
 import torch
 from mmengine.config import Config
 
+from common.checkpoint import load_checkpoint_safely
 from search import greedy_search, make_budget
 from search.detection import DetectionEvaluator
 from supernet import get_space
 from supernet.datasets import write_coco_glyphs
-from supernet.engine import load_checkpoint_safely
 from supernet.engine.launch import build_runner
 
 
@@ -77,7 +77,7 @@ def main():
     evals = [t['evaluation'] for t in evaluate.timings]
     total = [r + e for r, e in zip(recal, evals)]
     print(f'\n{space.name}, budget C={args.budget} blocks: greedy chain '
-          + ' -> '.join('-'.join(map(str, r.allocation)) for r in result.chain)
+          + result.format_chain()
           + f' (bbox mAP of the last: {result.best.score:.3f})')
     print(f'{len(total)} candidates, each: BN recalibration on {len(evaluate.recal_batches)}x'
           f'{args.batch} training images ({len(evaluate.recal_bns)} BatchNorms), then '

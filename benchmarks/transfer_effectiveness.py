@@ -37,10 +37,15 @@ import warnings
 import torch
 from scipy.stats import kendalltau
 
-from search.report.smallnets import SOURCE_NETS as SOURCES
-from search.report.smallnets import TARGET_NETS as TARGETS
-from search.report.smallnets import (Classifier, accuracy, load_transfer_data,
-                                     timed_transfer, train_classifier)
+from analysis.smallnets import SOURCE_NETS as SOURCES
+from analysis.smallnets import TARGET_NETS as TARGETS
+from analysis.smallnets import (
+    Classifier,
+    accuracy,
+    load_transfer_data,
+    timed_transfer,
+    train_classifier,
+)
 from transfer import METHODS, rank_sources
 
 GUARD = 0.5

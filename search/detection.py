@@ -7,7 +7,7 @@ a :mod:`supernet` super-network) into ``evaluate(allocation) -> float`` for
 
 1. set the super-network's allocation;
 2. if the backbone's BatchNorm statistics are not frozen, re-estimate them on a fixed set of
-   target *training* batches (:func:`supernet.batchnorm.recalibrate_bn`);
+   target *training* batches (:func:`common.batchnorm.recalibrate_bn`);
 3. predict the runner's validation dataloader (a validation subset) and score it with the
    runner's ``val_evaluator`` — mmdet's ``CocoMetric`` — taking ``coco/bbox_mAP``.
 
@@ -28,21 +28,20 @@ import contextlib
 import io
 import time
 import warnings
-from itertools import islice
 
 import torch
-from mmengine.dist import all_reduce, get_dist_info, get_world_size
+from mmengine.dist import get_world_size
 
-from supernet.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn
+from common.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn, restored_modes
 from supernet.engine.hooks import find_supernet
 
-from .engine import _loader, unwrapped
-from .evaluator import _restored_modes, swapped_backbone
-from .pipeline import EVALUATORS
+from .engine import EVALUATORS, recalibration_batches, unwrapped
+from .evaluator import swapped_backbone
 
 RECALIBRATE = ('auto', True, False)
 
 
+@EVALUATORS.register_module(name='detection')
 class DetectionEvaluator:
     """``evaluate(allocation) -> COCO bbox mAP`` of a super-network detector (see the module doc).
 
@@ -103,19 +102,7 @@ class DetectionEvaluator:
         self.recal_bns = self._recalibrated_bns(recalibrate)
         self.recal_batches = []
         if self.recal_bns:
-            rank, world_size = get_dist_info()
-            if num_recal_batches % world_size:
-                raise ValueError(f'num_recal_batches={num_recal_batches} must be a multiple of '
-                                 f'the {world_size} processes, so every rank recalibrates on as '
-                                 'many batches')
-            # Rank r takes batches r, r + world_size, ... of the one seeded sequence a single
-            # process would read, so the ranks together recalibrate on exactly those batches.
-            loader = _loader(runner, 'train_dataloader',
-                             dict(type='WholeDatasetSampler', shuffle=True))
-            self.recal_batches = list(islice(loader, rank, num_recal_batches, world_size))
-            if len(self.recal_batches) < num_recal_batches // world_size:
-                raise ValueError(f'the training set gives {len(loader)} batches, fewer than '
-                                 f'num_recal_batches={num_recal_batches}')
+            self.recal_batches = recalibration_batches(runner, num_recal_batches)
         # A detector's heads have no BatchNorm (mmdet's R-CNNs): the backbone and neck suffice.
         inner = {id(m) for part in (self.model.backbone, getattr(self.model, 'neck', None))
                  if part is not None for m in part.modules()}
@@ -127,7 +114,7 @@ class DetectionEvaluator:
             return []
         if recalibrate is True:
             return batchnorms(self.model)
-        with _restored_modes(self.model):
+        with restored_modes(self.model):
             self.model.train()
             return [m for m in batchnorms(self.model) if m.training]
 
@@ -155,7 +142,7 @@ class DetectionEvaluator:
 
     def _measure(self, allocation: tuple, bns: list) -> float:
         """Recalibrate ``bns`` and validate the model as it is; restore statistics and modes."""
-        with preserved_bn_stats(self.model), _restored_modes(self.model):
+        with preserved_bn_stats(self.model), restored_modes(self.model):
             start = time.perf_counter()
             self._recalibrate(bns)
             middle = time.perf_counter()
@@ -186,11 +173,9 @@ class DetectionEvaluator:
                 return model.extract_feat(data['inputs'])
             return model(**data, mode='tensor')
 
-        recalibrate_bn(model, self.recal_batches, forward, bns=bns)
-        if get_world_size() > 1:  # each rank saw its own batches; agree on the mean
-            for bn in bns:
-                all_reduce(bn.running_mean, op='mean')
-                all_reduce(bn.running_var, op='mean')
+        # each rank saw its own batches; they agree on the mean
+        recalibrate_bn(model, self.recal_batches, forward, bns=bns,
+                       across_ranks=get_world_size() > 1)
 
     def _evaluate(self) -> tuple:
         """(metrics, number of predicted boxes on this rank) over the validation loader."""
@@ -222,8 +207,3 @@ def _check_ground_truth(evaluator, dataset):
                 "set val_evaluator.ann_file=None and add 'instances' to the meta_keys of the "
                 "test pipeline's PackDetInputs (CocoMetric then takes the ground truth from the "
                 'scored images), as configs/detection/faster_rcnn_supernet_fpn_coco.py does')
-
-
-# search.pipeline (tools/greedy_search.py) builds the evaluator named by search_cfg.evaluator.type;
-# `import search` runs this line, so the name resolves whatever the user imported.
-EVALUATORS.setdefault('detection', DetectionEvaluator)

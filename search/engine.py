@@ -14,10 +14,15 @@ from itertools import islice
 import torch
 from mmengine.dist import get_dist_info
 from mmengine.model import is_model_wrapper
-from mmengine.registry import DATA_SAMPLERS
+from mmengine.registry import DATA_SAMPLERS, Registry
 from torch.utils.data import Sampler
 
 from .evaluator import ClassificationEvaluator
+
+# What search_cfg.evaluator.type names: a builder ``(runner, **options) -> evaluate``. An mmengine
+# Registry because configs name its entries; ``locations`` imports the modules that register
+# (this one, search.detection) on first use, so a name never depends on what was imported before.
+EVALUATORS = Registry('search evaluator', locations=['search.engine', 'search.detection'])
 
 
 def unwrapped(model: torch.nn.Module) -> torch.nn.Module:
@@ -60,20 +65,31 @@ def _loader(runner, name: str, sampler: dict):
     return runner.build_dataloader(cfg, seed=runner.seed)
 
 
-def classification_evaluator(runner, num_recal_batches: int, metric: str = 'accuracy',
-                             prefix_cache: bool = True) -> ClassificationEvaluator:
-    """Score candidates on the runner's validation set after BatchNorm recalibration on
-    ``num_recal_batches`` batches of its training set (split over the ranks)."""
+def recalibration_batches(runner, num_recal_batches: int) -> list:
+    """This rank's share of the first ``num_recal_batches`` training batches of one seeded
+    sequence: rank r takes batches r, r + world_size, ..., so the ranks together recalibrate on
+    exactly the batches a single process would read."""
     rank, world_size = get_dist_info()
     if num_recal_batches % world_size:
         raise ValueError(f'num_recal_batches={num_recal_batches} must be a multiple of the '
                          f'{world_size} processes, so every rank recalibrates on as many batches')
+    loader = _loader(runner, 'train_dataloader', dict(type='WholeDatasetSampler', shuffle=True))
+    batches = list(islice(loader, rank, num_recal_batches, world_size))
+    if len(batches) < num_recal_batches // world_size:
+        raise ValueError(f'num_recal_batches={num_recal_batches}: the training set gives only '
+                         f'{len(loader)} batches')
+    return batches
+
+
+@EVALUATORS.register_module(name='classification')
+def classification_evaluator(runner, num_recal_batches: int, metric: str = 'accuracy',
+                             prefix_cache: bool = True) -> ClassificationEvaluator:
+    """Score candidates on the runner's validation set after BatchNorm recalibration on
+    ``num_recal_batches`` batches of its training set (split over the ranks; any split of the
+    validation samples gives the same summed counts)."""
+    world_size = get_dist_info()[1]
     model = unwrapped(runner.model)
-    # Recalibration: rank r takes batches r, r + world_size, ... of the single-process sequence,
-    # so the ranks together see exactly the batches one process would. Validation: any split of
-    # the samples gives the same summed counts.
-    train = _loader(runner, 'train_dataloader', dict(type='WholeDatasetSampler', shuffle=True))
-    recal = preprocessed(model, islice(train, rank, num_recal_batches, world_size))
+    recal = preprocessed(model, recalibration_batches(runner, num_recal_batches))
     val = preprocessed(model, _loader(runner, 'val_dataloader',
                                       dict(type='DefaultSampler', shuffle=False, round_up=False)))
     return ClassificationEvaluator(model, recal, val, num_recal_batches // world_size,
@@ -87,7 +103,7 @@ def evaluator_from_config(config, checkpoint: str, num_recal_batches: int | None
     checkpoint, without training: for benchmarks and reports that score many candidates."""
     from mmengine.config import Config
 
-    from supernet.engine import load_checkpoint_safely
+    from common.checkpoint import load_checkpoint_safely
     from supernet.engine.launch import build_runner
     cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
     cfg.work_dir = work_dir

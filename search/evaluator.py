@@ -41,14 +41,20 @@ import contextlib
 from itertools import islice
 from typing import Iterable
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from supernet.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn
-from supernet.datasets.splits import split_train_val  # noqa: F401  (re-exported by search)
+from common.batchnorm import (
+    batchnorms,
+    begin_recalibration,
+    cumulative_averages,
+    end_recalibration,
+    preserved_bn_stats,
+    recalibrate_bn,
+    restored_modes,
+)
 
 METRICS = ('accuracy', 'loss')
 
@@ -138,8 +144,8 @@ class ClassificationEvaluator:
         device = self.device
         with self._session():
             self.backbone.set_allocation(allocation)
-            recalibrate_bn(self.model, self.recal_images, lambda x: self._logits(x.to(device)))
-            self._end_recalibration(batchnorms(self.model))
+            recalibrate_bn(self.model, self.recal_images, lambda x: self._logits(x.to(device)),
+                           across_ranks=self.sharded)
             return self._score((self._logits(x.to(device)), y) for x, y in self.val_batches)
 
     @torch.no_grad()
@@ -155,8 +161,7 @@ class ClassificationEvaluator:
         with self._session(), swapped_backbone(self.model, backbone):
             backbone.eval()
             recalibrate_bn(self.model, self.recal_images,
-                           lambda x: self._head(backbone(x.to(device))))
-            self._end_recalibration(batchnorms(self.model))
+                           lambda x: self._head(backbone(x.to(device))), across_ranks=self.sharded)
             return self._score((self._head(backbone(x.to(device))), y)
                                for x, y in self.val_batches)
 
@@ -184,15 +189,8 @@ class ClassificationEvaluator:
         return float(score)
 
     def _end_recalibration(self, bns: list):
-        """Back to eval mode; when sharded, every rank takes the mean over the ranks of the
-        statistics each estimated on its own batches."""
-        _end_recalibration(bns)
-        if self.sharded:
-            for m in bns:
-                dist.all_reduce(m.running_mean)
-                dist.all_reduce(m.running_var)
-                m.running_mean /= dist.get_world_size()
-                m.running_var /= dist.get_world_size()
+        """Back to eval mode; when sharded, every rank takes the mean over the ranks."""
+        end_recalibration(bns, across_ranks=self.sharded)
 
     # ------------------------------------------------------------------ cached greedy step
     @torch.no_grad()
@@ -249,7 +247,7 @@ class ClassificationEvaluator:
     # (backbone ``out_indices`` of earlier layers).
     def _stem(self) -> tuple:
         device = self.device
-        _start_recalibration(self._stem_bns)
+        begin_recalibration(self._stem_bns)
         recal = [(self.backbone.forward_stem(x.to(device)), {}) for x in self.recal_images]
         self._end_recalibration(self._stem_bns)
         val = [(self.backbone.forward_stem(x.to(device)), {}) for x, _ in self.val_batches]
@@ -265,7 +263,7 @@ class ClassificationEvaluator:
     def _advance(self, state: tuple, start: int, stop: int) -> tuple:
         """Run the current allocation's layers ``start..stop-1``, recalibrating them."""
         bns = [m for j in range(start, stop) for m in self._layer_bns[j]]
-        _start_recalibration(bns)
+        begin_recalibration(bns)
         recal = list(self._layers(state[0], start, stop))
         self._end_recalibration(bns)
         return recal, list(self._layers(state[1], start, stop))
@@ -283,7 +281,7 @@ class ClassificationEvaluator:
         handle = None if capture is None else capture.register_forward_hook(
             lambda module, args, out: sink[0].append(out))
         try:
-            _start_recalibration(bns)
+            begin_recalibration(bns)
             for _, outs in self._layers(state[0], start):
                 if self._head_bns:
                     self._head(_out_tuple(outs))
@@ -311,8 +309,8 @@ class ClassificationEvaluator:
         inside, the model is in eval mode and BatchNorm uses cumulative averages."""
         allocation = self.backbone.allocation
         try:
-            with preserved_bn_stats(self.model), _restored_modes(self.model), \
-                    _cumulative(batchnorms(self.model)):
+            with preserved_bn_stats(self.model), restored_modes(self.model), \
+                    cumulative_averages(batchnorms(self.model)):
                 self.model.eval()
                 yield
         finally:
@@ -321,30 +319,6 @@ class ClassificationEvaluator:
 
 def _out_tuple(outs: dict) -> tuple:
     return tuple(outs[i] for i in sorted(outs))
-
-
-def _start_recalibration(bns: list):
-    for m in bns:
-        m.reset_running_stats()
-        m.train()
-
-
-def _end_recalibration(bns: list):
-    for m in bns:
-        m.eval()
-
-
-@contextlib.contextmanager
-def _cumulative(bns: list):
-    """BatchNorm ``momentum=None`` (cumulative average) inside; the old momenta after."""
-    momenta = [m.momentum for m in bns]
-    try:
-        for m in bns:
-            m.momentum = None
-        yield bns
-    finally:
-        for m, momentum in zip(bns, momenta):
-            m.momentum = momentum
 
 
 @contextlib.contextmanager
@@ -356,15 +330,3 @@ def swapped_backbone(model: nn.Module, backbone: nn.Module):
         yield backbone
     finally:
         model.backbone = original
-
-
-@contextlib.contextmanager
-def _restored_modes(model: nn.Module):
-    """Every module's own ``training`` flag as it was (not ``model.train(mode)``, which would
-    flatten frozen stages and ``norm_eval``)."""
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        yield
-    finally:
-        for m, mode in modes:
-            m.training = mode

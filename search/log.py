@@ -22,6 +22,8 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from supernet.spaces import format_allocation
+
 
 @dataclass(frozen=True)
 class Record:
@@ -45,7 +47,7 @@ class Record:
     @property
     def label(self) -> str:
         """``'1-3-7-5'``, with ``*`` when the weights came from a transfer (``transferred``)."""
-        return '-'.join(map(str, self.allocation)) + ('*' if self.transferred else '')
+        return format_allocation(self.allocation) + ('*' if self.transferred else '')
 
     def to_dict(self) -> dict:
         return dict(asdict(self), allocation=list(self.allocation))

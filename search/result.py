@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from supernet.engine import atomic_write_text
+from common.checkpoint import atomic_write_text
 
 from .log import Record
 

@@ -28,8 +28,9 @@ blocks' tensors the transfer wrote}``, or ``None`` for a child of the super-netw
 """
 from __future__ import annotations
 
-from supernet.export import grow_backbone
 from transfer import METHODS
+
+from .grow import grow_backbone
 
 
 class TransferringEvaluator:

@@ -1,23 +1,45 @@
 """Search spaces, single-path super-networks and their children.
 
-``import supernet`` registers every backbone in mmengine's root ``MODELS`` registry, which
-mmdet's and mmpretrain's registries search too, so configs can name them directly::
+``import supernet`` is light: the spaces (plain data) are here at once, so the search algorithms
+can use them without mmdet. The backbones (mmdet's ResNet and MobileNetV2 building blocks) load
+on first access, e.g. ``from supernet import ResNetSuperNet``, which also registers everything
+configs name. A config registers them with::
 
-    custom_imports = dict(imports=['supernet'])
+    custom_imports = dict(imports=['supernet.registry'])
     model = dict(backbone=dict(type='AllocatedResNet', stage_blocks=(1, 3, 7, 5)))
 """
-from . import engine  # noqa: F401  (registers hooks, loops, runner, safe checkpoint loading)
-from .dynamic import SuperNetMixin
-from .mobilenet import (AllocatedMnasNet, AllocatedMobileNetV2, MnasNetSuperNet,
-                        MobileNetV2SuperNet)
-from .resnet import AllocatedResNet, ResNetSuperNet
-from .spaces import (AllocationError, SearchSpace, StageSpec, get_space, list_spaces,
-                     parse_allocation, register_space)
+import importlib
+
+from .spaces import (
+    AllocationError,
+    SearchSpace,
+    StageSpec,
+    format_allocation,
+    get_space,
+    list_spaces,
+    parse_allocation,
+    register_space,
+)
 from .subnet import BACKBONES, backbone_cfg, build_backbone, extract_subnet
 
+# name -> module, imported on first access (PEP 562) with supernet.registry
+_LAZY = {
+    'SuperNetMixin': 'supernet.dynamic',
+    'AllocatedResNet': 'supernet.resnet', 'ResNetSuperNet': 'supernet.resnet',
+    'AllocatedMobileNetV2': 'supernet.mobilenet', 'AllocatedMnasNet': 'supernet.mobilenet',
+    'MobileNetV2SuperNet': 'supernet.mobilenet', 'MnasNetSuperNet': 'supernet.mobilenet',
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        importlib.import_module('supernet.registry')  # a class from here always builds by name
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
 __all__ = [
-    'AllocatedMnasNet', 'AllocatedMobileNetV2', 'AllocatedResNet', 'AllocationError',
-    'BACKBONES', 'MnasNetSuperNet', 'MobileNetV2SuperNet', 'ResNetSuperNet', 'SearchSpace',
-    'StageSpec', 'SuperNetMixin', 'backbone_cfg', 'build_backbone', 'extract_subnet',
-    'get_space', 'list_spaces', 'parse_allocation', 'register_space',
+    'AllocationError', 'BACKBONES', 'SearchSpace', 'StageSpec', 'backbone_cfg', 'build_backbone',
+    'extract_subnet', 'format_allocation', 'get_space', 'list_spaces', 'parse_allocation',
+    'register_space', *_LAZY,
 ]

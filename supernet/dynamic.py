@@ -51,11 +51,17 @@ class StagedBackbone:
 class SuperNetMixin:
     """Mixin for a backbone built at ``space.max_depths`` whose stages run a prefix of blocks.
 
-    The class using it sets ``static_class`` (the backbone a child becomes) and calls
-    :meth:`_init_allocation` after building; ``self._child_kwargs`` holds the constructor
-    arguments a child shares with the super-network.
+    The class using it calls :meth:`_init_allocation` after building; ``self._child_kwargs``
+    holds the constructor arguments a child shares with the super-network. The backbone a child
+    becomes is its family's static class (:data:`supernet.subnet.BACKBONES`).
     """
-    static_class: type = None
+
+    @property
+    def static_class(self) -> type:
+        from mmengine.registry import MODELS
+
+        from .subnet import BACKBONES
+        return MODELS.get(BACKBONES[self.space.family][0])
 
     def _init_allocation(self, child_kwargs: dict):
         # A child inherits weights, not the super-network's initialisation recipe.

@@ -149,10 +149,8 @@ class MobileNetV2SuperNet(_MobileSuperNet, AllocatedMobileNetV2):
         >>> supernet.sample_allocation(np.random.default_rng(0))
         (5, 4, 5, 2, 3)
     """
-    static_class = AllocatedMobileNetV2
 
 
 @MODELS.register_module()
 class MnasNetSuperNet(_MobileSuperNet, AllocatedMnasNet):
     """MnasNet-B0 single-path super-network (max depths [5, 6, 8, 7, 7])."""
-    static_class = AllocatedMnasNet

@@ -117,8 +117,6 @@ class ResNetSuperNet(SuperNetMixin, AllocatedResNet):
         >>> torch.allclose(supernet(x)[-1], child(x)[-1], atol=1e-5)
         True
     """
-    static_class = AllocatedResNet
-
     def __init__(self, space='resnet_bottleneck', **kwargs):
         space = get_space(space)
         super().__init__(stage_blocks=space.max_depths, space=space, **kwargs)

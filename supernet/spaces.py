@@ -190,6 +190,15 @@ class SearchSpace:
             small_input=self.small_input if small_input is None else small_input)
 
 
+def format_allocation(allocation) -> str:
+    """The one way allocations are named in logs, file names and reports: ``'1-3-7-5'``.
+
+        >>> format_allocation((1, 3, 7, 5))
+        '1-3-7-5'
+    """
+    return '-'.join(str(int(d)) for d in allocation)
+
+
 def parse_allocation(text: str) -> Allocation:
     """``'1,3,7,5'`` or ``'[1, 3, 7, 5]'`` → ``(1, 3, 7, 5)`` (for command lines)."""
     parts = [p for p in text.strip().strip('[]()').replace(' ', '').split(',') if p]
@@ -202,6 +211,8 @@ def parse_allocation(text: str) -> Allocation:
 
 # --------------------------------------------------------------------------------------- spaces
 
+# A plain dict, not an mmengine Registry: a space is a value (a frozen dataclass), not a class a
+# config builds; configs pass its name and get_space() resolves it.
 _SPACES: dict = {}
 
 

@@ -15,11 +15,11 @@ import re
 from collections import OrderedDict, defaultdict
 from typing import Mapping
 
-from mmengine.registry import MODELS
-
 from .spaces import SearchSpace, get_space
 
-# family -> (static backbone, super-network), as registered in MODELS
+# family -> (static backbone, super-network): the one table of which classes a family builds.
+# A plain dict, not a registry: configs name the classes (registered in mmengine's MODELS by
+# supernet.registry), never a family.
 BACKBONES = {
     'resnet': ('AllocatedResNet', 'ResNetSuperNet'),
     'mobilenet_v2': ('AllocatedMobileNetV2', 'MobileNetV2SuperNet'),
@@ -83,6 +83,9 @@ def backbone_cfg(space, allocation=None, **kwargs) -> dict:
 
 def build_backbone(space, allocation=None, **kwargs):
     """Build :func:`backbone_cfg` through mmengine's registry (as mmdet / mmpretrain would)."""
+    from mmengine.registry import MODELS
+
+    import supernet.registry  # noqa: F401  (the backbones are registered there)
     return MODELS.build(backbone_cfg(space, allocation, **kwargs))
 
 

@@ -6,8 +6,13 @@ import pytest
 from mmpretrain.datasets import CUB
 from mmpretrain.registry import DATASETS
 
-from supernet.datasets import (CUB2010, DIGITS_CLASSES, load_digits,
-                               prepare_demo_target, split_train_val, write_cub2010)
+from supernet.datasets import (
+    CUB2010,
+    DIGITS_CLASSES,
+    load_digits,
+    prepare_demo_target,
+    write_cub2010,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,8 +70,9 @@ def test_cub_configs_follow_the_paper_recipe(name):
     crop = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'RandomCrop'][0]
     assert crop.crop_size == 448
     assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
-    import supernet  # noqa: F401
     from mmpretrain.registry import MODELS
+
+    import supernet  # noqa: F401
     model = MODELS.build(cfg.model)
     assert model.backbone.stage_blocks == cfg.model.backbone.stage_blocks
     assert model.head.num_classes == 200

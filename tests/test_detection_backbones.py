@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import save_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
-import supernet  # noqa: F401  (what custom_imports=['supernet'] does)
+import supernet.registry  # noqa: F401  (what the configs' custom_imports do)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p.relative_to(ROOT).as_posix() for p in
@@ -57,7 +57,7 @@ def test_configs_cover_every_registered_backbone_and_the_papers_allocations():
                          [(c, None) for c in CONFIGS] + SUPERNET_VARIANTS)
 def test_backbone_feeds_fpn_the_channels_and_strides_it_expects(config, backbone_type):
     cfg = load(config, backbone_type)
-    assert cfg.custom_imports.imports == ['supernet']
+    assert cfg.custom_imports.imports == ['supernet.registry']
     assert cfg.runner_type == 'SafeCheckpointRunner'
     init = cfg.model.backbone.init_cfg
     assert init.type == 'Pretrained' and init.prefix == 'backbone.'

@@ -1,6 +1,7 @@
 """The detection search: a super-network Faster-RCNN fine-tuned with depth sampling on the
 embedded COCO set, then greedy-searched with DetectionEvaluator (BN recalibration + CocoMetric),
 resumable from its log."""
+import copy
 import json
 import os
 import socket
@@ -10,15 +11,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import assert_search_state_unchanged, search_state
 from mmengine.config import Config
 
-from conftest import assert_search_state_unchanged, search_state
+from common.batchnorm import batchnorms
+from common.checkpoint import atomic_save, load_checkpoint_safely
 from search import SearchLog, greedy_search
 from search.detection import DetectionEvaluator
 from supernet import build_backbone
-from supernet.batchnorm import batchnorms
 from supernet.datasets import write_coco_glyphs
-from supernet.engine import atomic_save, load_checkpoint_safely
 from supernet.engine.launch import build_runner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,34 +150,34 @@ def test_an_annotation_file_listing_unscored_images_is_refused(glyphs, tmp_path)
 def search_setup(glyphs, tmp_path, space, **search_cfg):
     """The detection search config on the glyph set (batches of 2, 3 validation images, one
     recalibration batch) with a seeded random super-network of ``space`` saved as
-    ``tmp_path/supernet.pth``: ``(cfg, cfg_options)`` for ``run_search``."""
+    ``tmp_path/supernet.pth``: the config ``run_search`` takes, every setting in it."""
     torch.manual_seed(0)
     state = {f'backbone.{k}': v for k, v in build_backbone(space).state_dict().items()}
     atomic_save({'state_dict': state}, tmp_path / 'supernet.pth')
     cfg = Config.fromfile(CONFIG)
     cfg.work_dir = str(tmp_path / 'search')
-    cfg.search_cfg.update(search_cfg)
+    cfg.search_cfg.update(search_cfg, budget=dict(kind='blocks', limit=5))
     cfg.search_cfg.evaluator.num_recal_batches = 1
+    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'supernet.pth')
     options = {f'{loader}.{key}': value
                for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
                for key, value in (('dataset.data_root', str(glyphs)), ('num_workers', 0),
                                   ('persistent_workers', False), ('batch_size', 2))}
-    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0})
-    return cfg, options
+    options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
+                    'param_scheduler': [], 'default_hooks.checkpoint.interval': 100})
+    cfg.merge_from_dict(options)
+    return cfg
 
 
 def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
     """search.pipeline.run_search (tools/greedy_search.py) on the super-network detector config,
     its search_cfg naming the evaluator 'detection': fine-tune, search, log, result."""
     from search import pipeline
-    assert pipeline.EVALUATORS['detection'] is DetectionEvaluator
-    cfg, options = search_setup(glyphs, tmp_path, 'resnet_bottleneck_demo', finetune_epochs=1)
-    options.update({'param_scheduler': [], 'default_hooks.checkpoint.interval': 100})
-    try:
-        result = pipeline.run_search(cfg, str(tmp_path / 'supernet.pth'), budget=5,
-                                     progress=False, cfg_options=options)
-    finally:
-        torch.set_grad_enabled(True)  # run_search leaves gradients off for the search
+    assert pipeline.EVALUATORS.get('detection') is DetectionEvaluator
+    cfg = search_setup(glyphs, tmp_path, 'resnet_bottleneck_demo', finetune_epochs=1)
+    before = copy.deepcopy(cfg)
+    result = pipeline.run_search(cfg, progress=False)
+    assert cfg == before and torch.is_grad_enabled()  # no side effects on the caller
     assert [sum(r.allocation) for r in result.chain] == [4, 5]
     assert result.num_evaluated == 4
     log = [json.loads(line) for line in (tmp_path / 'search/search_log.jsonl').read_text()
@@ -251,15 +252,11 @@ def test_search_pipeline_past_the_maximum(glyphs, tmp_path, monkeypatch):
         dataclasses.replace(s, max_depth=m, default_depth=1)
         for s, m in zip(demo.stages, (2, 1, 1, 1))))
     monkeypatch.setitem(spaces._SPACES, 'demo_shallow', shallow)
-    cfg, options = search_setup(glyphs, tmp_path, shallow, finetune_epochs=0, beyond_max=1,
-                                transfer_method='tli')
-    options['model.backbone.space'] = 'demo_shallow'
-    try:
-        with pytest.warns(UserWarning, match='finetune_epochs=0'):
-            result = pipeline.run_search(cfg, str(tmp_path / 'supernet.pth'), budget=5,
-                                         progress=False, cfg_options=options)
-    finally:
-        torch.set_grad_enabled(True)
+    cfg = search_setup(glyphs, tmp_path, shallow, finetune_epochs=0, beyond_max=1,
+                       transfer_method='tli')
+    cfg.model.backbone.space = 'demo_shallow'
+    with pytest.warns(UserWarning, match='finetune_epochs=0'):
+        result = pipeline.run_search(cfg, progress=False)
     lines = [json.loads(line) for line in
              (tmp_path / 'search/search_log.jsonl').read_text().splitlines()]
     assert lines[0]['meta']['transfer_method'] == 'tli'

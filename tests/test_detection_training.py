@@ -12,9 +12,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from common.checkpoint import atomic_save, load_checkpoint_safely
 from supernet import build_backbone
 from supernet.datasets import write_coco_glyphs
-from supernet.engine import atomic_save, load_checkpoint_safely
 from supernet.engine.launch import build_runner
 from supernet.export import export_child
 

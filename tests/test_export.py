@@ -3,14 +3,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
-from supernet import extract_subnet
+from common.checkpoint import load_checkpoint_safely
+from supernet import AllocationError, extract_subnet
 from supernet.datasets import prepare_demo_source
-from supernet.engine import load_checkpoint_safely
 from supernet.engine.launch import build_runner
+from supernet.export import export_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,8 +74,7 @@ def test_child_fine_tunes_on_the_source_from_its_checkpoint(tmp_path):
     cfg.model.backbone = dict(type='ResNetSuperNet', space='resnet_bottleneck_demo',
                               out_indices=(3,))
     supernet = MODELS.build(cfg.model)
-    from supernet.engine import atomic_save
-    from supernet.export import export_child
+    from common.checkpoint import atomic_save
     atomic_save({'state_dict': supernet.state_dict(),
                  'meta': {'space': 'resnet_bottleneck_demo'}}, tmp_path / 'supernet.pth')
     export_child(tmp_path / 'supernet.pth', (1, 4, 5, 2), tmp_path / 'child.pth')
@@ -100,8 +101,8 @@ def test_child_fine_tunes_on_the_source_from_its_checkpoint(tmp_path):
 
 def test_child_deeper_than_the_supernet_grows_its_extra_blocks_by_transfer(tmp_path):
     # What greedy_search(..., beyond_max=1) may find: layer4 one block past its maximum of 14.
-    from supernet.engine import atomic_save
-    from supernet.export import export_child
+    from common.checkpoint import atomic_save
+    from search.grow import export_grown_child
     cfg = Config.fromfile(ROOT / 'configs/demo/supernet_resnet_fashion.py')
     cfg.model.backbone = dict(type='ResNetSuperNet', space='resnet_bottleneck_demo',
                               out_indices=(3,))
@@ -110,7 +111,10 @@ def test_child_deeper_than_the_supernet_grows_its_extra_blocks_by_transfer(tmp_p
     atomic_save({'state_dict': supernet.state_dict(),
                  'meta': {'space': 'resnet_bottleneck_demo'}}, tmp_path / 'supernet.pth')
     deeper, inside = (1, 1, 1, 15), (1, 1, 1, 14)
-    backbone_cfg = export_child(tmp_path / 'supernet.pth', deeper, tmp_path / 'child.pth')
+    with pytest.raises(AllocationError, match=r'layer4\) has depth 15, allowed 1..14'):
+        export_child(tmp_path / 'supernet.pth', deeper, tmp_path / 'child.pth')  # not silently
+    backbone_cfg = export_grown_child(tmp_path / 'supernet.pth', deeper, tmp_path / 'child.pth',
+                                      beyond_max=1)
     assert backbone_cfg['stage_blocks'] == deeper
     child = load_checkpoint_safely(tmp_path / 'child.pth')
     assert child['meta']['transferred'] == {'method': 'dpiat', 'source': list(inside),
@@ -135,7 +139,7 @@ def test_child_deeper_than_the_supernet_grows_its_extra_blocks_by_transfer(tmp_p
 
     result = subprocess.run([sys.executable, str(ROOT / 'tools/extract_subnet.py'),
                              str(tmp_path / 'supernet.pth'), '--allocation', '1,1,1,15',
-                             '--transfer-method', 'tli', '--out', str(tmp_path / 'tli.pth')],
+                             '--beyond-max', '1', '--transfer-method', 'tli', '--out', str(tmp_path / 'tli.pth')],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "'stage_blocks': (1, 1, 1, 15)" in result.stdout

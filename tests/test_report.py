@@ -13,10 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
+from analysis.erf import allocation_backbones, effective_receptive_field, erf_inputs, erf_stats
+from reproduce import SECTIONS, render_report
 from search import SearchLog
-from search.report import SECTIONS, render_report
-from search.report.erf import (allocation_backbones, effective_receptive_field, erf_inputs,
-                               erf_stats)
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'

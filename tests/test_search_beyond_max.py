@@ -4,15 +4,19 @@ import json
 
 import pytest
 import torch
-from mmengine.analysis import FlopAnalyzer, parameter_count
-
 from conftest import Counting, assert_search_state_unchanged, search_state
-from search import (ClassificationEvaluator, ComplexityCounter, SearchLog, TransferringEvaluator,
-                    greedy_search)
-from search.pipeline import _beyond_settings
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from test_search_evaluator import Classifier, batches, digits, one_thread  # noqa: F401 (fixtures)
+
+from search import (
+    ClassificationEvaluator,
+    ComplexityCounter,
+    SearchLog,
+    TransferringEvaluator,
+    greedy_search,
+)
 from supernet import AllocationError, build_backbone, get_space
 from supernet.spaces import resnet_space
-from test_search_evaluator import Classifier, batches, digits, one_thread  # noqa: F401 (fixtures)
 
 BASIC = 'resnet_basic'  # max depths (3, 4, 6, 3)
 # Two blocks per stage at most: a greedy step from a parent with a full stage has a child past it.
@@ -82,13 +86,6 @@ def test_bad_settings_name_the_field_and_the_allowed_values():
         greedy_search(BASIC, 6, prefers_stage_2, counter=False, beyond_max='2')
     with pytest.raises(ValueError, match=r'extra=-1: allowed an integer >= 0'):
         get_space(BASIC).extended(-1)
-    with pytest.raises(ValueError, match=r"search_cfg.beyond_max=-2: allowed an integer >= 0"):
-        _beyond_settings({'beyond_max': -2}, None, None)
-    with pytest.raises(ValueError, match=r"search_cfg.transfer_method='copy': allowed 'dpiat', "
-                                         r"'hmt', 'tli'"):
-        _beyond_settings({}, 1, 'copy')
-    assert _beyond_settings({'beyond_max': 2, 'transfer_method': 'tli'}, None, None) == (2, 'tli')
-    assert _beyond_settings({'beyond_max': 2}, 0, 'hmt') == (0, 'hmt')  # the CLI wins
 
 
 @pytest.fixture(scope='module')

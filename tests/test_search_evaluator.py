@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import randomize_batchnorm
 from torch import nn
 
-from conftest import randomize_batchnorm
+from common.batchnorm import batchnorms
 from search import ClassificationEvaluator, greedy_search, recalibrate_bn, split_train_val
-from supernet.batchnorm import batchnorms
 from supernet import build_backbone, get_space
 from supernet.datasets import load_digits
 
@@ -236,6 +236,7 @@ def test_evaluation_restores_the_model(digits):
 
 def test_mmpretrain_image_classifier(digits):
     from mmpretrain.registry import MODELS
+
     import supernet  # noqa: F401  (registers the backbones)
     torch.manual_seed(0)
     model = MODELS.build(dict(

@@ -11,8 +11,8 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 import supernet  # noqa: F401  (registers the backbones)
+from common.checkpoint import atomic_save, load_checkpoint_safely
 from supernet.datasets import prepare_demo_target
-from supernet.engine import atomic_save, load_checkpoint_safely
 from supernet.export import export_child
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,13 +7,13 @@ import pytest
 import timm
 import torch
 import torch.nn as nn
+from transfer_nets import PlainNet5, ResNet8, TokenNet, randomize, vgg11
 
 from transfer import fingerprint, rank_sources, similarity
 from transfer.checkpoint import read_state_dict
 from transfer.ops import cyclic_stack, interpolate_kernel
-from transfer_nets import PlainNet5, ResNet8, TokenNet, randomize, vgg11
 
-# tools/transfer.py, loaded under another name: "transfer" is the package. Its first import,
+# tools/transfer_weights.py, loaded under another name: "transfer" is the package. Its first import,
 # tools/_unshadow.py, is found on sys.path as when the tool runs as a script (and takes tools/
 # off sys.path again).
 _TOOLS = Path(__file__).resolve().parents[1] / 'tools'

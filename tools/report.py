@@ -11,7 +11,6 @@ heterogeneous transfer, effective receptive fields, the search trajectory).
 Writes OUT/report.json (every number), OUT/README.md and OUT/*.png (rendered from the JSON),
 OUT/supernet.pth when the super-network was trained here, and scratch files in OUT/work.
 """
-import _unshadow  # noqa: F401  (first: makes `transfer` the package, see its doc)
 import argparse
 import shlex
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from search.report import FULL, REDUCED, render_report, run_report
+from reproduce import FULL, REDUCED, render_report, run_report
 
 
 def main():
@@ -64,7 +63,8 @@ def main():
     start = time.perf_counter()
     try:
         report = run_report(settings, out, seed=args.seed, supernet=args.supernet,
-                            data_root=args.data_root, command=command, resume=args.resume)
+                            data_root=args.data_root, command=command, resume=args.resume,
+                            config_dir=Path(__file__).resolve().parents[1] / 'configs')
     except (FileExistsError, FileNotFoundError) as err:  # OUT/work is not ours / not there
         parser.error(str(err))
     readme = render_report(report, out)

@@ -11,7 +11,6 @@ checkpoint; without it an untrained super-network seeded with ``--seed``). Print
 of the centred square holding 90% of the ERF) and the share outside the central square, and
 writes them with the command to ``OUT`` with the suffix ``.json``.
 """
-import _unshadow  # noqa: F401  (first: makes `transfer` the package, see its doc)
 import argparse
 import json
 import shlex
@@ -20,9 +19,15 @@ from pathlib import Path
 
 import torch
 
-from search.report.erf import (
-    INPUTS, allocation_backbones, effective_receptive_field, erf_inputs, erf_stats, plot_erfs)
-from supernet import parse_allocation
+from analysis.erf import (
+    INPUTS,
+    allocation_backbones,
+    effective_receptive_field,
+    erf_inputs,
+    erf_stats,
+    plot_erfs,
+)
+from supernet import format_allocation, parse_allocation
 
 
 def main():
@@ -57,7 +62,7 @@ def main():
         stage = args.stage or backbone.space.num_stages
         erf = effective_receptive_field(backbone, inputs, stage, linear=args.linear)
         stats = erf_stats(erf, args.center_radius)
-        name = '-'.join(map(str, allocation))
+        name = format_allocation(allocation)
         panels.append((name, erf, stats))
         results.append(dict(allocation=list(allocation), **stats))
         print(f'{name:>16}: r90 {stats["radius90"]:6.2f} px, outside the central square '

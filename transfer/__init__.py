@@ -13,7 +13,9 @@ stack, combo), one module per method (:mod:`~transfer.hmt`, :mod:`~transfer.dpia
 :mod:`~transfer.tli`), :mod:`~transfer.report`, :mod:`~transfer.similarity` and
 :mod:`~transfer.core` (the entry point).
 """
-from .core import METHODS, IncompleteTransferError, recalibrate_bn, transfer_weights
+from common.batchnorm import recalibrate_bn  # after a transfer: the statistics are the source's
+
+from .core import METHODS, IncompleteTransferError, transfer_weights
 from .report import TensorRecord, TransferReport
 from .similarity import fingerprint, rank_sources, similarity
 from .units import Network

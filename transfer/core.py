@@ -1,4 +1,4 @@
-"""The entry point: :func:`transfer_weights`, plus BatchNorm recalibration."""
+"""The entry point: :func:`transfer_weights`."""
 from __future__ import annotations
 
 import inspect
@@ -196,14 +196,3 @@ def _mix(method, src: Network, found: list, dst: torch.Tensor, kind: str) -> tup
 def _model_name(model: nn.Module) -> str:
     cfg = getattr(model, 'pretrained_cfg', None) or {}
     return cfg.get('architecture') or type(model).__name__
-
-
-def recalibrate_bn(model: nn.Module, batches) -> nn.Module:
-    """Re-estimate every BatchNorm's running statistics on ``batches`` after a transfer.
-
-    ``batches`` yields input tensors or ``(inputs, ...)`` tuples. Uses
-    ``torch.optim.swa_utils.update_bn`` (a cumulative average over all batches, then the
-    model's train/eval mode restored); parameters are not changed.
-    """
-    torch.optim.swa_utils.update_bn(batches, model)
-    return model

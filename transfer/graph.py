@@ -6,7 +6,7 @@ the ``torch.fx`` graph, reduced to units: which units feed each unit directly (t
 number of parameter-free ops), in execution order.
 
 Where symbolic tracing fails (data-dependent control flow), the graph falls back to module
-order — every unit feeds the next — with a warning, as DESIGN.md asks.
+order — every unit feeds the next — with a warning, as docs/design.md asks.
 """
 from __future__ import annotations
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from common.checkpoint import atomic_write_text
+
 STATUSES = ('transferred', 'untouched', 'skipped', 'excluded')
 
 
@@ -139,8 +141,7 @@ class TransferReport:
         """The report as JSON; also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            with open(path, 'w') as f:
-                f.write(text + '\n')
+            atomic_write_text(path, text + '\n')
         return text
 
 

@@ -3,23 +3,12 @@
 # stage every iteration (DepthSamplingHook); search.detection.DetectionEvaluator then scores each
 # candidate by bbox mAP on the first 50 validation images, after re-estimating the statistics of
 # the BatchNorms that training updates (norm_eval=False here) on 10 training batches.
-_base_ = './faster_rcnn_child_glyphs.py'
-
-model = dict(
-    backbone=dict(
-        _delete_=True,  # the super-network has no stage_blocks: it holds every allocation
-        type='ResNetSuperNet',
-        space='resnet_bottleneck_demo',
-        out_indices=(1, 2, 3),
-        frozen_stages=1,
-        norm_eval=False,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='work_dirs/supernet_resnet_fashion/iter_600.pth',
-                      prefix='backbone.')))
-custom_hooks = [dict(type='DepthSamplingHook')]  # validation: the deepest child
-# Blocks past the sampled depth get no gradient in that iteration; DDP must expect that.
-find_unused_parameters = True
-
+_base_ = [
+    '../_base_/models/faster_rcnn_supernet_glyphs.py', '../_base_/datasets/demo_coco_glyphs.py',
+    '../_base_/schedules/demo_glyphs.py', '../_base_/runtime_detection.py'
+]
+model = dict(backbone=dict(
+    init_cfg=dict(checkpoint='work_dirs/supernet_resnet_fashion/iter_600.pth')))
 # A subset: CocoMetric takes its ground truth from the scored images (ann_file=None, 'instances'
 # in the meta keys), not from the whole annotation file.
 val_dataloader = dict(
@@ -36,6 +25,9 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=None)
 test_evaluator = val_evaluator
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=1))
+log_processor = dict(window_size=10)
+randomness = dict(seed=0)
 
-search_cfg = dict(finetune_epochs=8,
+search_cfg = dict(finetune_epochs=8, budget=dict(kind='blocks', limit=16),
                   evaluator=dict(type='detection', num_recal_batches=10, recalibrate='auto'))

@@ -116,8 +116,9 @@ def prepare_demo_target(root: Path | str, test_fraction: float = 0.3, size: int 
     A stratified ``test_fraction`` of every class is marked as test (``train_test_split.txt``);
     images are upsampled from 8×8 to ``size`` px to match the source's resolution.
     """
+    from common.splits import split_train_val
+
     from .cub import write_cub2011
-    from .splits import split_train_val
     root = Path(root)
     stamp = root / '.selection'
     selection = f'sklearn-digits test_fraction={test_fraction} size={size}'

@@ -1,30 +1,10 @@
-"""A validation split carved from a training set, for the search (the test set stays unseen)."""
+"""``HeldOutSplit``: a dataset config's training set cut by :func:`common.splits.split_train_val`
+(the search scores candidates on a part the fine-tuning never saw; the test set stays unseen)."""
 from __future__ import annotations
 
-import numpy as np
 from mmpretrain.registry import DATASETS
 
-
-def split_train_val(labels, val_fraction: float = 0.1, seed: int = 0) -> tuple:
-    """Indices ``(train, val)`` of a stratified, deterministic split of a training set.
-
-    Each class gives ``round(val_fraction × its size)`` samples to ``val``, drawn with
-    ``numpy.random.default_rng(seed)``; the same labels and seed always give the same split.
-
-    >>> train, val = split_train_val([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], val_fraction=0.5)
-    >>> val.tolist(), train.tolist()
-    ([0, 2, 6, 7, 9], [1, 3, 4, 5, 8])
-    """
-    if not 0 < val_fraction < 1:
-        raise ValueError(f'val_fraction={val_fraction}: allowed 0 < val_fraction < 1')
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    val = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        val.extend(rng.permutation(members)[:int(round(len(members) * val_fraction))])
-    val = np.sort(np.asarray(val, dtype=np.int64))
-    return np.setdiff1d(np.arange(len(labels)), val), val
+from common.splits import split_train_val
 
 
 @DATASETS.register_module(name='HeldOutSplit')

@@ -4,12 +4,14 @@ from __future__ import annotations
 import copy
 from itertools import islice
 
-from mmengine.dist import all_reduce, get_world_size
+from mmengine.dist import get_world_size
 from mmengine.model import is_model_wrapper
 from mmengine.registry import LOOPS
 from mmengine.runner import ValLoop
 
-from ..batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn
+from common.batchnorm import preserved_bn_stats, recalibrate_bn
+
+from ..spaces import format_allocation
 from .hooks import find_supernet, named_allocation
 
 
@@ -49,7 +51,7 @@ class AllocationValLoop(ValLoop):
         with preserved_bn_stats(self.runner.model):
             for allocation in self.allocations:
                 depths = named_allocation(supernet.space, allocation)
-                prefix = allocation if isinstance(allocation, str) else '-'.join(map(str, depths))
+                prefix = allocation if isinstance(allocation, str) else format_allocation(depths)
                 supernet.set_allocation(depths)
                 if self.bn_recalibration_batches:
                     self._recalibrate_bn()
@@ -75,10 +77,8 @@ class AllocationValLoop(ValLoop):
             cfg.update(persistent_workers=False, sampler=dict(type='DefaultSampler', shuffle=True))
             self._bn_loader = self.runner.build_dataloader(cfg, seed=self.runner.seed)
         batches = islice(self._bn_loader, self.bn_recalibration_batches)
+        # ranks saw different batches: they agree on the mean estimate
         count = recalibrate_bn(model, batches, lambda batch: model(
-            **model.data_preprocessor(batch, False), mode='tensor'))
-        if get_world_size() > 1:  # ranks saw different batches; agree on one estimate
-            for bn in batchnorms(model):
-                all_reduce(bn.running_mean, op='mean')
-                all_reduce(bn.running_var, op='mean')
+            **model.data_preprocessor(batch, False), mode='tensor'),
+            across_ranks=get_world_size() > 1)
         return count

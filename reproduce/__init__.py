@@ -1,0 +1,19 @@
+"""The paper's claims in miniature: one run on the embedded demo data, one JSON, one markdown
+report with figures (``tools/report.py``).
+
+:func:`run_report` computes every number into ``report.json``; :func:`render_report` draws the
+figures and writes ``README.md`` from that JSON alone, so what the markdown says is what the
+JSON holds. One module per section, each with ``compute(ctx, report) -> dict``,
+``plot(data, path)`` and ``markdown(data) -> str``:
+
+1. :mod:`~reproduce.architecture` — architecture matters (paper Fig. 1)
+2. :mod:`~reproduce.searches` — greedy vs exhaustive vs random vs evolution
+3. :mod:`~reproduce.inheritance` — weight inheritance vs random init
+4. :mod:`~reproduce.hetero` — heterogeneous transfer (HMT, DPIAT, TLI)
+5. :mod:`~reproduce.receptive_field` — effective receptive fields (:mod:`~analysis.erf`)
+6. :mod:`~reproduce.trajectory` — what the greedy search did
+"""
+from .document import SECTIONS, render_report, run_report
+from .settings import FULL, REDUCED, Settings
+
+__all__ = ['FULL', 'REDUCED', 'SECTIONS', 'Settings', 'render_report', 'run_report']

@@ -1,0 +1,211 @@
+"""What the report's sections share: settings, seed, folders, the demo configs with the report's
+overrides, the source super-network, the target-fine-tuned one with its search evaluator, and
+child fine-tunes (each run once, whichever section asks first).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from functools import cached_property
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+
+from common.checkpoint import atomic_write_text, load_checkpoint_safely
+from supernet.datasets import prepare_demo_source, prepare_demo_target
+from supernet.engine.launch import build_runner, summarize_validation
+from supernet.spaces import format_allocation
+
+from .settings import Settings
+
+CONFIGS = {  # under the configs folder of a clone (tools/report.py passes it)
+    'supernet': 'demo/supernet_resnet_fashion.py',  # source: Fashion-MNIST
+    'search': 'demo/search_digits.py',              # target super-network + search
+    'finetune': 'demo/finetune_child_digits.py',    # target child fine-tuning
+}
+SPACE = 'resnet_bottleneck_demo'
+
+
+class ReportContext:
+    """Shared state of one report run.
+
+    Args:
+        settings: sizes (:data:`~reproduce.settings.FULL` or ``REDUCED``).
+        seed: every seed of the run (configs' ``randomness.seed``, searches, picks, inits).
+        work_dir: scratch folder for checkpoints and runner logs.
+        data_root: where the demo data are written (``fashion_mnist/``, ``digits_cub/``).
+        supernet: a trained demo super-network checkpoint to reuse; ``None`` trains one.
+        keep_supernet: where a super-network trained here is moved (default: left in
+            ``work_dir/supernet``).
+        config_dir: the ``configs/`` folder holding the demo configs (:data:`CONFIGS`).
+    """
+
+    def __init__(self, settings: Settings, seed: int, work_dir, data_root, supernet=None,
+                 keep_supernet=None, config_dir='configs'):
+        self.settings, self.seed = settings, seed
+        self.work_dir, self.data_root = Path(work_dir), Path(data_root)
+        self.given_supernet, self.keep_supernet = supernet, keep_supernet
+        self.config_dir = Path(config_dir)
+        self.supernet_info: dict = {}
+        # what a resumed run (tools/report.py --resume) took from the stopped one
+        self.reused = dict(supernet=False, target_finetuning=False, search_evaluations=0,
+                           child_finetunes=0)
+        self._written: set = set()  # curve files this run wrote or has counted
+
+    # ------------------------------------------------------------------------------- data
+    def prepare_data(self) -> dict:
+        s = self.settings
+        source = prepare_demo_source(self.data_root / 'fashion_mnist', s.source_train_per_class,
+                                     s.source_val_per_class)
+        target = prepare_demo_target(self.data_root / 'digits_cub')
+        self.source_root, self.target_root = source, target
+        return dict(source=str(source), target=str(target))
+
+    # ---------------------------------------------------------------------------- configs
+    def config(self, name: str, work_dir: str, desc: str | None = None) -> Config:
+        """A demo config with the report's data, sizes, seed and quiet logging."""
+        path = self.config_dir / CONFIGS[name]
+        if not path.exists():
+            raise FileNotFoundError(f'{path} not found: config_dir must be the configs/ folder '
+                                    'of a clone of the repository')
+        cfg = Config.fromfile(str(path))
+        s = self.settings
+        cfg.work_dir = str(self.work_dir / work_dir)
+        cfg.log_level = 'WARNING'  # the report shows tqdm bars instead of mmengine's lines
+        cfg.randomness = dict(seed=self.seed)
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='TqdmHook', desc=desc or work_dir)]
+        loaders = [n for n in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+                   if cfg.get(n) is not None]
+        for loader in loaders:
+            cfg[loader].num_workers = s.num_workers
+            cfg[loader].persistent_workers = s.num_workers > 0
+        if name == 'supernet':
+            self._source_overrides(cfg)
+        else:
+            for loader in loaders:
+                dataset = cfg[loader].dataset
+                dataset = dataset.dataset if dataset.type == 'HeldOutSplit' else dataset
+                dataset.data_root = str(self.target_root)
+                if s.target_images:
+                    dataset.indices = s.target_images
+            cfg.train_dataloader.batch_size = s.batch
+        return cfg
+
+    def _source_overrides(self, cfg: Config):
+        s = self.settings
+        for loader in ('train_dataloader', 'val_dataloader'):
+            cfg[loader].dataset.data_root = str(self.source_root)
+        cfg.train_dataloader.batch_size = s.supernet_batch
+        iters = s.supernet_iters
+        warmup = max(1, round(iters / 12))  # the config's 50 of 600
+        cfg.param_scheduler = [
+            dict(type='LinearLR', start_factor=0.05, by_epoch=False, begin=0, end=warmup),
+            dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=iters,
+                 eta_min=1e-3)]
+        cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
+        cfg.val_cfg.bn_recalibration_batches = min(20, 2 * s.recal_batches)
+        cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+                                            interval=iters, max_keep_ckpts=1)
+
+    # ---------------------------------------------------------------- source super-network
+    @cached_property
+    def supernet(self) -> str:
+        """The source super-network checkpoint: the given one, or one trained now."""
+        if self.given_supernet is not None:
+            path = Path(self.given_supernet)
+            if not path.is_file():
+                raise FileNotFoundError(f'--supernet {path}: no such file')
+            meta = load_checkpoint_safely(str(path), 'cpu').get('meta', {})
+            if meta.get('space') != SPACE:
+                raise ValueError(f'--supernet {path}: a super-network of space {SPACE!r} is '
+                                 f'needed (configs/demo/supernet_resnet_fashion.py), the '
+                                 f'checkpoint records space {meta.get("space")!r}')
+            self.supernet_info = dict(checkpoint=str(path), trained_here=False)
+            return str(path)
+        info_path = self.work_dir / 'supernet_info.json'
+        if info_path.exists():  # trained by the run this one resumes
+            info = json.loads(info_path.read_text())
+            path = Path(self.keep_supernet or info['checkpoint'])
+            if path.is_file():
+                self.supernet_info = dict(info, checkpoint=str(path))
+                self.reused['supernet'] = True
+                return str(path)
+        start = time.perf_counter()
+        cfg = self.config('supernet', 'supernet', desc='source super-network')
+        runner = build_runner(cfg)
+        runner.train()
+        top1 = summarize_validation(runner)
+        path = Path(cfg.work_dir) / f'iter_{self.settings.supernet_iters}.pth'
+        if self.keep_supernet is not None:
+            os.replace(path, self.keep_supernet)
+            path = Path(self.keep_supernet)
+        self.supernet_info = dict(
+            checkpoint=str(path), trained_here=True, iterations=self.settings.supernet_iters,
+            seconds=round(time.perf_counter() - start, 1),
+            max_top1=round(top1['max'], 2), min_top1=round(top1['min'], 2))
+        atomic_write_text(info_path, json.dumps(self.supernet_info))
+        return str(path)
+
+    # --------------------------------------------------------- target fine-tuned super-network
+    @cached_property
+    def target_search(self):
+        """``(runner, evaluator)``: the super-network fine-tuned on the target with depth sampling
+        (as ``tools/greedy_search.py`` does) and the classification evaluator its search uses
+        (BatchNorm recalibration + top-1 on a held-out part of the target's training split)."""
+        from search.engine import classification_evaluator
+        from search.pipeline import finetune_supernet, set_supernet_checkpoint
+        s = self.settings
+        cfg = self.config('search', 'target_supernet', desc='super-network on the target')
+        cfg.search_cfg.finetune_epochs = s.target_finetune_epochs
+        cfg.search_cfg.evaluator.num_recal_batches = s.recal_batches
+        cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True,
+                                    T_max=s.target_finetune_epochs, eta_min=1e-3)]
+        cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
+        self.reused['target_finetuning'] = (Path(cfg.work_dir) / 'finetuned.pth').exists()
+        set_supernet_checkpoint(cfg, self.supernet)
+        runner = finetune_supernet(cfg)  # loads finetuned.pth when it exists
+        options = dict(cfg.search_cfg.evaluator)
+        options.pop('type')
+        return runner, classification_evaluator(runner, **options)
+
+    @cached_property
+    def source_evaluator(self):
+        """Top-1 of a source super-network child on the source's held-out split, after
+        BatchNorm recalibration on source training batches (the x axis of paper Fig. 1)."""
+        from search.engine import evaluator_from_config
+        cfg = self.config('supernet', 'source_eval')
+        cfg.search_cfg = dict(evaluator=dict(type='classification',
+                                             num_recal_batches=self.settings.recal_batches))
+        return evaluator_from_config(cfg, self.supernet, work_dir=cfg.work_dir)
+
+    # ------------------------------------------------------------------- child fine-tuning
+    def finetune_curve(self, allocation, inherited: bool) -> list:
+        """Target test top-1 (%) after every epoch of fine-tuning the child of ``allocation``
+        from the source super-network's weights (``inherited``) or from random init. Runs once
+        per (allocation, init) and run, kept in ``work_dir/curves``; same data, schedule and
+        seed for all."""
+        from search.engine import finetune_child_curve
+        from supernet.export import export_child
+        allocation = tuple(allocation)
+        name = format_allocation(allocation)
+        kind = 'inherited' if inherited else 'scratch'
+        saved = self.work_dir / 'curves' / f'{name}_{kind}.json'
+        if saved.exists():
+            if saved not in self._written:  # finished by the run this one resumes
+                self.reused['child_finetunes'] += 1
+                self._written.add(saved)
+            return json.loads(saved.read_text())
+        init = None
+        if inherited:
+            init = str(self.work_dir / 'children' / f'child_{name}.pth')
+            export_child(self.supernet, allocation, init)
+        cfg = self.config('finetune', f'finetune/{name}_{kind}', desc=f'fine-tune {name} ({kind})')
+        with torch.enable_grad():
+            curve = finetune_child_curve(cfg, allocation, init, cfg.work_dir,
+                                         epochs=self.settings.child_epochs)
+        atomic_write_text(saved, json.dumps(curve))
+        self._written.add(saved)
+        return curve

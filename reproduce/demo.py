@@ -1,0 +1,108 @@
+"""The whole method on the embedded demo data in one call (``tools/demo.py``): source
+super-network, target search, weight inheritance, fine-tuning and test.
+
+1. write the demo data if missing (Fashion-MNIST in the ImageNet layout, the digits in the
+   CUB-200-2011 layout);
+2. train the demo super-network on Fashion-MNIST (``configs/demo/supernet_resnet_fashion.py``);
+3. fine-tune it on the digits with depth sampling and greedy-search up to ``budget`` blocks
+   (``configs/demo/search_digits.py``: candidates scored on a held-out part of the digits'
+   training split);
+4. cut the chosen child out of the source super-network (inherited weights);
+5. fine-tune it on the digits' training split and test it on their test split, which neither the
+   search nor the fine-tuning saw (``configs/demo/finetune_child_digits.py``).
+
+Each step keeps its files in ``work_dir/<step>`` and is skipped when they are complete, so a
+stopped run continues with ``resume=True``; each step is also a tool of its own (the README).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+
+from common.checkpoint import atomic_write_text
+from search.pipeline import run_search, set_supernet_checkpoint
+from supernet.datasets import prepare_demo_source, prepare_demo_target
+from supernet.engine.launch import build_runner, summarize_validation
+from supernet.export import export_child
+from supernet.spaces import format_allocation
+
+CONFIGS = dict(supernet='demo/supernet_resnet_fashion.py', search='demo/search_digits.py',
+               finetune='demo/finetune_child_digits.py')
+
+
+def run_demo(work_dir='work_dirs/demo', data_root='data/demo', config_dir='configs',
+             budget: int = 16, resume: bool = False, say=print) -> dict:
+    """Run the five steps (see the module doc); return the chosen allocation, the chain and the
+    child's test top-1, also written to ``work_dir/demo.json``."""
+    work_dir, data_root, config_dir = Path(work_dir), Path(data_root), Path(config_dir)
+    if work_dir.exists() and any(work_dir.iterdir()) and not resume:
+        raise FileExistsError(f'{work_dir} holds an earlier demo run: pass --resume to continue '
+                              'it, or another --work-dir')
+    say('1/5 demo data')
+    source = prepare_demo_source(data_root / 'fashion_mnist')
+    target = prepare_demo_target(data_root / 'digits_cub')
+
+    say('2/5 super-network on Fashion-MNIST (the source)')
+    supernet = _train_supernet(config_dir, work_dir / 'supernet', source)
+
+    say(f'3/5 greedy search on the digits (the target), up to {budget} blocks')
+    cfg = _config(config_dir, 'search', work_dir / 'search', 'fine-tune on the target')
+    set_supernet_checkpoint(cfg, supernet)
+    for loader in ('train_dataloader', 'val_dataloader'):
+        cfg[loader].dataset.dataset.data_root = str(target)
+    cfg.search_cfg.budget.limit = budget
+    with torch.enable_grad():
+        result = run_search(cfg, resume=(work_dir / 'search' / 'search_log.jsonl').exists())
+    best = result.best.allocation
+    say(f'    chain: {result.format_chain()}')
+
+    say(f'4/5 child {format_allocation(best)} with the weights it inherits')
+    child = work_dir / f'child_{format_allocation(best)}.pth'
+    if not child.exists():
+        export_child(supernet, best, child)
+
+    say('5/5 fine-tune the child on the target and test it')
+    test_top1 = _finetune_and_test(config_dir, work_dir / 'child', target, best, child)
+    summary = dict(allocation=list(best), chain=[list(r.allocation) for r in result.chain],
+                   held_out_score=result.best.score, test_top1=test_top1,
+                   supernet=supernet, child=str(child))
+    atomic_write_text(work_dir / 'demo.json', json.dumps(summary, indent=1))
+    return summary
+
+
+def _config(config_dir: Path, name: str, work_dir: Path, desc: str) -> Config:
+    """A demo config with quiet logging and a progress bar instead."""
+    cfg = Config.fromfile(str(config_dir / CONFIGS[name]))
+    cfg.work_dir = str(work_dir)
+    cfg.log_level = 'WARNING'
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='TqdmHook', desc=desc)]
+    return cfg
+
+
+def _train_supernet(config_dir: Path, work_dir: Path, source: Path) -> str:
+    cfg = _config(config_dir, 'supernet', work_dir, 'super-network')
+    final = work_dir / f'iter_{cfg.train_cfg.max_iters}.pth'
+    if not final.exists():
+        resume = 'auto' if (work_dir / 'last_checkpoint').exists() else None
+        runner = build_runner(cfg, data_root=str(source), resume=resume)
+        runner.train()
+        summarize_validation(runner)
+    return str(final)
+
+
+def _finetune_and_test(config_dir: Path, work_dir: Path, target: Path, allocation,
+                       child: Path) -> float:
+    saved = work_dir / 'test.json'
+    if saved.exists():
+        return json.loads(saved.read_text())['accuracy/top1']
+    cfg = _config(config_dir, 'finetune', work_dir, 'fine-tune the child')
+    cfg.model.backbone.stage_blocks = tuple(allocation)
+    cfg.model.backbone.init_cfg.checkpoint = str(child)
+    runner = build_runner(cfg, data_root=str(target))
+    runner.train()
+    metrics = runner.test()
+    atomic_write_text(saved, json.dumps(metrics))
+    return float(metrics['accuracy/top1'])

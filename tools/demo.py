@@ -1,0 +1,50 @@
+"""The whole method on CPU in one command: train a super-network on Fashion-MNIST, search the
+digits for the best allocation, inherit its weights, fine-tune and test it.
+
+    python tools/demo.py                     # about 10 minutes on 2 CPU cores
+    python tools/demo.py --resume            # continue a stopped run
+
+Writes the embedded data to --data-root (if missing) and every step's files to --work-dir
+(default work_dirs/demo): supernet/, search/ (search_log.jsonl, result.json, chain.png),
+child_<allocation>.pth, child/ and demo.json (the chosen allocation, the chain, the test top-1).
+Each step is also a tool of its own: prepare_demo_data.py, train_supernet.py, greedy_search.py,
+extract_subnet.py, train.py (see the README).
+"""
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from reproduce.demo import run_demo
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--data-root', default='data/demo', help='embedded data folder')
+    parser.add_argument('--budget', type=int, default=16,
+                        help='blocks of the searched child (4..68; default 16, as ResNet-50)')
+    parser.add_argument('--resume', action='store_true', help='continue a stopped run')
+    args = parser.parse_args(argv)
+    if not 4 <= args.budget <= 68:
+        parser.error(f'--budget {args.budget}: allowed 4..68 blocks (the demo space holds '
+                     '(1, 1, 1, 1) .. (8, 10, 36, 14))')
+    torch.set_num_threads(1)  # small tensors on a shared 2-core machine: threads only contend
+    warnings.filterwarnings('ignore')  # mmengine's deprecation notes would bury the bars
+    start = time.perf_counter()
+    try:
+        summary = run_demo(args.work_dir, args.data_root,
+                           Path(__file__).resolve().parents[1] / 'configs', args.budget,
+                           args.resume)
+    except FileExistsError as err:
+        parser.error(str(err))
+    allocation = ', '.join(map(str, summary['allocation']))
+    print(f'chosen allocation ({allocation}): test top-1 {summary["test_top1"]:.2f}% '
+          f'(held-out search score {100 * summary["held_out_score"]:.2f}%), '
+          f'{time.perf_counter() - start:.0f} s; details in {Path(args.work_dir) / "demo.json"}')
+
+
+if __name__ == '__main__':
+    main()
