@@ -1,5 +1,4 @@
 """Architecture similarity, source ranking and fingerprint caching; the CLI."""
-import sys
 from importlib import util
 from pathlib import Path
 
@@ -9,16 +8,12 @@ import torch
 import torch.nn as nn
 from transfer_nets import PlainNet5, ResNet8, TokenNet, randomize, vgg11
 
+from common.checkpoint import read_state_dict
 from transfer import fingerprint, rank_sources, similarity
-from transfer.checkpoint import read_state_dict
 from transfer.ops import cyclic_stack, interpolate_kernel
 
-# tools/transfer_weights.py, loaded under another name: "transfer" is the package. Its first import,
-# tools/_unshadow.py, is found on sys.path as when the tool runs as a script (and takes tools/
-# off sys.path again).
 _TOOLS = Path(__file__).resolve().parents[1] / 'tools'
-sys.path.insert(0, str(_TOOLS))
-_spec = util.spec_from_file_location('transfer_tool', _TOOLS / 'transfer.py')
+_spec = util.spec_from_file_location('transfer_tool', _TOOLS / 'transfer_weights.py')
 transfer_tool = util.module_from_spec(_spec)
 _spec.loader.exec_module(transfer_tool)
 

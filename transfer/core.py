@@ -17,6 +17,8 @@ from .similarity import similarity
 from .tli import TLI
 from .units import Network
 
+# A plain dict, not an mmengine Registry: transfer is pure torch, and configs only name a method
+# (search_cfg.transfer_method), checked against these keys; nothing is built from a config dict.
 METHODS = {'dpiat': DPIAT, 'hmt': HMT, 'tli': TLI}
 
 

@@ -1,0 +1,49 @@
+"""What every command-line tool shares: one-line errors and argv fixes.
+
+A user's mistake (a bad flag value, a missing or foreign file) is reported as argparse does —
+``prog: error: <one line>`` on stderr, exit status 2 — not as a traceback. ``--debug`` or
+``ARCHTRANSFER_DEBUG=1`` shows the traceback instead, for bugs.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import sys
+from typing import Callable, Sequence
+
+# What a user's input causes; anything else is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError,
+               IsADirectoryError, PermissionError, pickle.UnpicklingError)
+
+
+def run_cli(main: Callable, argv: Sequence[str] | None = None, prog: str | None = None):
+    """Call ``main(argv)``; a :data:`USER_ERRORS` exception becomes one line and exit 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv or os.environ.get('ARCHTRANSFER_DEBUG') == '1'
+    argv = [a for a in argv if a != '--debug']
+    try:
+        return main(argv)
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        message = ' '.join(str(err.args[0] if isinstance(err, KeyError) and err.args else err)
+                           .split())
+        prog = prog or os.path.basename(sys.argv[0])
+        sys.stderr.write(f'{prog}: error: {message} (--debug shows the traceback)\n')
+        sys.exit(2)
+
+
+_NEGATIVE_LIST = re.compile(r'-\d+(,-?\d+)+')
+
+
+def allocation_values_as_text(argv: Sequence[str], flags: Sequence[str]) -> list:
+    """``--allocation -1,1,1,1`` → ``--allocation=-1,1,1,1``: argparse would take a value that
+    starts with a dash for an option, and say the flag has no value instead of what is wrong."""
+    out, argv = [], list(argv)
+    for i, arg in enumerate(argv):
+        if out and out[-1] in flags and _NEGATIVE_LIST.fullmatch(arg):
+            out[-1] = f'{out[-1]}={arg}'
+        else:
+            out.append(arg)
+    return out
