@@ -85,9 +85,10 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
 
     Returns:
         :class:`~search.result.SearchResult` with ``chain`` (the best allocation of each size,
-        the first one ``[1, …, 1]``; with ``beam > 1`` an entry need not be a child of the one
-        before), ``best`` = its last entry, ``history`` (every candidate, in evaluation order),
-        ``ties`` and ``settings`` (beam, tie_tolerance, seed).
+        the first one ``[1, …, 1]``; of tied candidates, the one the permutation put first; with
+        ``beam > 1`` an entry need not be a child of the one before), ``best`` = its last
+        entry, ``history`` (every candidate, in evaluation order), ``ties`` and ``settings``
+        (beam, tie_tolerance, seed).
     """
     space, budget, counter = resolve_budget(space, budget, counter)
     _check_int('beyond_max', beyond_max, 0, 'blocks a stage may grow past its maximum depth; '
@@ -124,7 +125,7 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
                 ties.append({'step': step, 'allocations': [r.allocation for r in tied]})
             chain.append(ranked[0])
             parents = ranked[:beam]
-    settings = {'beam': beam, 'tie_tolerance': tie_tolerance, 'seed': seed}
+    settings = {'beam': int(beam), 'tie_tolerance': float(tie_tolerance), 'seed': seed}
     return SearchResult('greedy', space.name, budget.to_dict(), chain[-1], history, chain,
                         cache.num_evaluated, cache.num_reused, ties=ties, settings=settings)
 

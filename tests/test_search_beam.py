@@ -161,7 +161,8 @@ def test_beam_resumes_from_its_log(tmp_path, crash_at):
     resumed = greedy_search(PAPER, C, second, log=path, counter=False, beam=2)
     assert not set(first.calls) & set(second.calls)
     assert first.calls + second.calls == expected
-    assert (resumed.num_reused, resumed.num_evaluated) == (crash_at - 1, len(expected) - crash_at + 1)
+    assert resumed.num_reused == crash_at - 1
+    assert resumed.num_evaluated == len(expected) - (crash_at - 1)
     assert [r.allocation for r in resumed.chain] == best
     third = Counting(fills_stage_0)
     again = greedy_search(PAPER, C, third, log=path, counter=False, beam=2)
