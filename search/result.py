@@ -25,6 +25,11 @@ class SearchResult:
         chain: greedy only: the best allocation of every size from ``ns`` upward, starting with
             ``[1, …, 1]`` (whose score is ``None`` unless the search evaluated it).
         num_evaluated: evaluations run in this call; ``num_reused``: answered from the log.
+        ties: greedy only: ``{'step': s, 'allocations': [...]}`` for each step whose best score
+            was shared (within the search's ``tie_tolerance``) by several candidates, in the order
+            the search ranked them (a seeded permutation, not the stage index).
+        settings: what else shaped the search and is not in ``budget`` (greedy: ``beam``,
+            ``tie_tolerance``, ``seed``).
     """
     method: str
     space: str
@@ -34,11 +39,16 @@ class SearchResult:
     chain: list = field(default_factory=list)
     num_evaluated: int = 0
     num_reused: int = 0
+    ties: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {'method': self.method, 'space': self.space, 'budget': self.budget,
                 'best': self.best.to_dict(), 'chain': [r.to_dict() for r in self.chain],
                 'num_evaluated': self.num_evaluated, 'num_reused': self.num_reused,
+                'settings': self.settings,
+                'ties': [dict(t, allocations=[list(a) for a in t['allocations']])
+                         for t in self.ties],
                 'history': [r.to_dict() for r in self.history]}
 
     def format_chain(self) -> str:

@@ -58,15 +58,20 @@ def test_up_to_the_whole_supernetwork():
     assert len(evaluate.calls) == expected < 12 * 4
 
 
-def test_ties_go_to_the_earliest_stage():
+def test_ties_are_reported_and_reproducible():
+    # Formerly "ties go to the earliest stage"; ties are now ordered by a seeded permutation
+    # (see search.greedy and tests/test_search_beam.py).
     result = greedy_search(SPACE, 9, lambda a: 0.0, counter=False)
-    assert [r.allocation for r in result.chain] == [
-        (1, 1, 1, 1), (2, 1, 1, 1), (3, 1, 1, 1), (3, 2, 1, 1), (3, 3, 1, 1), (3, 4, 1, 1)]
-    # Tie between stages 2 and 3 only: stage 2 wins.
+    assert [t['step'] for t in result.ties] == [1, 2, 3, 4, 5]
+    assert [t['allocations'][0] for t in result.ties] == [r.allocation for r in result.chain[1:]]
+    # Tie between stages 2 and 3 only, then none.
     result = greedy_search(SPACE, 5, lambda a: -a[0] - a[1], counter=False)
-    assert result.best.allocation == (1, 1, 2, 1)
+    [tie] = result.ties
+    assert tie['step'] == 1 and sorted(tie['allocations']) == [(1, 1, 1, 2), (1, 1, 2, 1)]
+    assert tie['allocations'][0] == result.best.allocation
     again = greedy_search(SPACE, 5, lambda a: -a[0] - a[1], counter=False)
     assert [r.allocation for r in again.history] == [r.allocation for r in result.history]
+    assert again.ties == result.ties
 
 
 def test_evaluate_start_scores_the_first_entry():
