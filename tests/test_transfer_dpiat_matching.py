@@ -223,6 +223,14 @@ def test_equal_sources_feed_the_target_from_the_first():
     assert plan.sources == {'0': [('0', 1.0)]}
 
 
+def test_only_parameter_free_single_items_at_the_top_level():
+    # A block of two convs and a ReLU: the top-level single items are all parameter-free, the
+    # block is copied whole.
+    def make():
+        return nn.Sequential(nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 3)), nn.ReLU())
+    assert transfer_weights(make(), make(), 'dpiat').coverage == 1.0
+
+
 # ----------------------------------------------------------------------------- similarity
 
 def test_directed_similarity():

@@ -7,9 +7,9 @@ center-crop transfer.
    (timm's ``BatchNormAct2d`` holds its ``act`` and ``drop``) are not visited. A node whose
    content has more single leaves than blocks becomes one flat block (not at the root); a
    child with fewer than two conv/linear layers, or one that is itself a list of blocks, is
-   unpacked into its parent. So an EfficientNet inverted residual block with squeeze-excite is
-   one block of 14 leaves (Fig. 8 of the paper lists its activations as layers), and MixNet-M's
-   ``blocks.1.0`` one block of 13.
+   unpacked into its parent. So timm's EfficientNet-B0 inverted residual block with
+   squeeze-excite is one block of 12 leaves, its SE's SiLU and gate included (Fig. 8 of the
+   paper lists the activations as layers), and MixNet-M's ``blocks.1.0`` one block of 13.
 2. **Score** (Sec. 3.2): two tensors of the same layer type and rank score
    ``∏ min(s_i, t_i) / max(s_i, t_i)``. A parameter-free leaf scores 0 against everything: it
    is never matched, but it takes a place in the sequences, counts as a single layer in the
@@ -28,8 +28,9 @@ of its sums, so that equal scores break the same way:
 
 - Ties: skipping a source item beats skipping a target item, and a run is taken only if it
   scores strictly more than both; among equally scored runs the shortest wins, i.e. the earlier
-  source item keeps the extra target item (resnet34's ``layer1.2`` is fed by resnet18's
-  ``layer1.1``, not ``layer1.0`` by ``layer1.0`` and ``layer1.1`` by both of the others).
+  source item keeps the extra target item. resnet18 → resnet34: resnet18's ``layer1.0`` feeds
+  resnet34's ``layer1.0`` and ``layer1.1``, its ``layer1.1`` feeds ``layer1.2`` (the split
+  ``layer1.0`` → ``layer1.0``, ``layer1.1`` → ``layer1.1``-``layer1.2`` scores the same).
 - A run's score is ``(S[i] + S[i-1] + ... + S[k]) / (i - k + 1) ** 0.5``, summed in that order.
 
 Beyond the authors' code (which knows conv, BatchNorm and linear only): LayerNorm, GroupNorm,
@@ -81,7 +82,7 @@ def standardize(net: Network) -> list:
         elif not units and not children:
             return 0, 0, name  # a parameter-free leaf
         # A module of unknown type contributes its tensors as leaves before its children.
-        entries = [(0, 0, i) for i in units]
+        entries = [(0, int(is_layer(kinds[i])), i) for i in units]
         next_level = level if len(children) + len(entries) == 1 else level + 1
         entries += [visit(n, m, next_level) for n, m in children]
         items, num_layers = [], sum(e[1] for e in entries)
@@ -138,7 +139,7 @@ def shape_scores(targets, sources) -> np.ndarray:
     """
     if not targets or not sources:
         return np.zeros((len(targets), len(sources)))
-    rank = max(len(s) for _, s in list(targets) + list(sources))
+    rank = max(1, *(len(s) for _, s in list(targets) + list(sources)))  # () if parameter-free
     kind_ids: dict = {}
 
     def table(layers):
