@@ -173,7 +173,7 @@ def test_resnet18_to_resnet50_values():
     assert torch.equal(dst.layer2[0].downsample[1].weight, before['layer2.0.downsample.1.weight'])
 
 
-# ----------------------------------------------------------------------------- resnet18 -> efficientnet_b0
+# ------------------------------------------------------------------ resnet18 -> efficientnet_b0
 
 def test_resnet18_to_efficientnet_b0_first_block_leaves_squeeze_excite_alone():
     # efficientnet_b0 blocks.0.0 (DepthwiseSeparableConv) is one block of 10 leaves:
