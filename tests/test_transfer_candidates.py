@@ -44,8 +44,10 @@ def test_out_of_space_candidates(child, method, candidate):
     if method == 'tli':  # everything but resnet14t's classifier (the child has no linear layer)
         assert report.untouched == (['fc.weight', 'fc.bias'] if candidate == 'timm' else [])
     elif method == 'dpiat':  # its DP follows shapes: a half-width target's layer1 (8 channels)
-        # is left alone, the source's 16-channel layer1 fitting the target's layer2 exactly
-        assert report.coverage >= {'narrower': 0.85, 'timm': 0.7}.get(candidate, 0.95)
+        # is left alone, the source's 16-channel layer1 fitting the target's layer2 exactly;
+        # resnet14t's Bottleneck downsample BNs are left alone too (the act3 before them
+        # makes the run bn3..downsample a tie, see test_transfer_dpiat_matching)
+        assert report.coverage >= {'narrower': 0.85, 'timm': 0.6}.get(candidate, 0.95)
     assert all(r.source is not None for r in report.records if r.status == 'transferred')
     with torch.no_grad():
         assert all(torch.isfinite(o).all() for o in outputs(target.eval()(IMAGES)))

@@ -1,23 +1,41 @@
 """DPIAT (paper 002): standardization into blocks, shape score, two-level DP matching and
 center-crop transfer.
 
-1. **Standardization** (App. A.1): a DFS over the module tree turns the network into a sequence
-   whose items are single layers or blocks (lists of layers) — an inverted residual block with
-   its squeeze-excite becomes one block of 10 layers, the stem conv and BN stay single layers.
+1. **Standardization** (App. A.1, Algorithm 1): a DFS over the module tree. Its leaves are the
+   tree's leaves — every module without children (activations, ``Identity``, drop-path,
+   pooling, ``Flatten`` included) and every conv / linear / norm layer, whose own children
+   (timm's ``BatchNormAct2d`` holds its ``act`` and ``drop``) are not visited. A node whose
+   content has more single leaves than blocks becomes one flat block (not at the root); a
+   child with fewer than two conv/linear layers, or one that is itself a list of blocks, is
+   unpacked into its parent. So timm's EfficientNet-B0 inverted residual block with
+   squeeze-excite is one block of 12 leaves, its SE's SiLU and gate included (Fig. 8 of the
+   paper lists the activations as layers), and MixNet-M's ``blocks.1.0`` one block of 13.
 2. **Score** (Sec. 3.2): two tensors of the same layer type and rank score
-   ``∏ min(s_i, t_i) / max(s_i, t_i)`` — per dimension, the part of the source that is
-   transferred when it is larger, the part of the target that is filled when it is smaller.
+   ``∏ min(s_i, t_i) / max(s_i, t_i)``. A parameter-free leaf scores 0 against everything: it
+   is never matched, but it takes a place in the sequences, counts as a single layer in the
+   flattening rule, and lengthens the runs it falls into.
 3. **Matching** (Sec. 3.3): an LCS-like dynamic program over target × source items. A target
    item may stay unmatched, a source item may be skipped, or one source item may feed a run of
-   consecutive target items, scored ``sum / sqrt(run length)`` (the paper's length penalty:
-   more matches add score, each adds less). Blocks are scored by the same DP over their
-   layers, and matched blocks are then matched layer by layer.
-4. **Transfer** (App. A.2): :func:`transfer.ops.center_crop`, BatchNorm statistics included.
+   consecutive target items, scored ``sum / sqrt(run length)``. Blocks are scored by the same
+   DP over their leaves, and matched blocks are then matched leaf by leaf.
+4. **Transfer** (App. A.2): :func:`transfer.ops.center_crop`. BatchNorm running statistics are
+   transferred with the weights (the authors' code copies ``weight`` and ``bias`` only, which
+   leaves a transferred BN normalizing with the target's random-init statistics).
 
-Where the paper is silent: parameter-free modules (activations, pooling) are not layers here —
-they score 0 against everything in the paper, so leaving them out changes no match, and it makes
-the similarity's denominator ("the number of layers of the target") the number of layers that
-*can* score; units of unknown modules (a ViT's ``cls_token``) are single layers matched by name.
+Where the paper is silent we follow its authors' implementation (``iatransfer`` 1.0.3,
+``BlocksStandardization`` + ``DPMatching`` + ``ShapeScore``), down to the floating-point order
+of its sums, so that equal scores break the same way:
+
+- Ties: skipping a source item beats skipping a target item, and a run is taken only if it
+  scores strictly more than both; among equally scored runs the shortest wins, i.e. the earlier
+  source item keeps the extra target item. resnet18 → resnet34: resnet18's ``layer1.0`` feeds
+  resnet34's ``layer1.0`` and ``layer1.1``, its ``layer1.1`` feeds ``layer1.2`` (the split
+  ``layer1.0`` → ``layer1.0``, ``layer1.1`` → ``layer1.1``-``layer1.2`` scores the same).
+- A run's score is ``(S[i] + S[i-1] + ... + S[k]) / (i - k + 1) ** 0.5``, summed in that order.
+
+Beyond the authors' code (which knows conv, BatchNorm and linear only): LayerNorm, GroupNorm,
+embeddings etc. score against their own kind like any layer type, and tensors of modules of
+unknown type (a ViT's ``cls_token``) are single layers that only meet a tensor of the same name.
 """
 from __future__ import annotations
 
@@ -31,13 +49,18 @@ from .ops import center_crop
 from .units import Network, is_layer, module_prefixes
 
 _BLOCK = 'block'
+_NO_WEIGHTS = (None, ())  # a parameter-free leaf in a fingerprint: scores 0 against anything
 _UP, _LEFT, _MATCH = 0, 1, 2
 
 
 # ----------------------------------------------------------------------------- standardization
 
 def standardize(net: Network) -> list:
-    """The network as items: a unit index (a single layer) or a tuple of them (a block)."""
+    """The network as items, each a leaf or a tuple of leaves (a block).
+
+    A leaf is a unit index (a layer with tensors) or the name (a ``str``) of a parameter-free
+    module (an activation, ``Identity``, pooling, ...).
+    """
     index = {u.name: i for i, u in enumerate(net.units)}
     own: dict = {}
     for unit in net.units:
@@ -47,30 +70,38 @@ def standardize(net: Network) -> list:
 
     def visit(name, module, level):
         """(nesting depth, number of conv/linear layers, content) as in App. A.1."""
-        entries = [(0, int(is_layer(kinds[i])), i) for i in own.get(name, ())]
+        units = own.get(name, ())
         children = [(f'{name}.{c}' if name else c, m) for c, m in module.named_children()]
-        children = [(n, m) for n, m in children if n in has_units]
+        if units and not kinds[units[0]].startswith('param:'):
+            # A layer is a leaf: the act/drop inside timm's BatchNormAct2d are not visited
+            # (the authors test isinstance before descending); children holding tensors are
+            # kept so that no unit is lost.
+            children = [(n, m) for n, m in children if n in has_units]
+            if not children:
+                return 0, int(is_layer(kinds[units[0]])), units[0]
+        elif not units and not children:
+            return 0, 0, name  # a parameter-free leaf
+        # A module of unknown type contributes its tensors as leaves before its children.
+        entries = [(0, int(is_layer(kinds[i])), i) for i in units]
         next_level = level if len(children) + len(entries) == 1 else level + 1
         entries += [visit(n, m, next_level) for n, m in children]
-        if len(entries) == 1 and entries[0][0] == 0:
-            return entries[0]
         items, num_layers = [], sum(e[1] for e in entries)
         for depth, layers, content in entries:
             if depth > 1 or (isinstance(content, list) and layers < 2):
-                items.extend(content)  # unpack: a nested block, or a "block" of < 2 layers
+                items.extend(content)  # unpack: a list of blocks, or a "block" of < 2 layers
             else:
                 items.append(content)
         blocks = sum(isinstance(x, list) for x in items)
-        if len(items) - blocks > blocks and level > 0:  # mostly single layers: one flat block
+        if len(items) - blocks > blocks and level > 0:  # more single leaves: one flat block
             items = [u for x in items for u in (x if isinstance(x, list) else [x])]
             depth = 1
         else:
             depth = 2
         if len(items) == 1:
-            return (1, num_layers, items[0])
+            return 1, num_layers, items[0]
         return depth, num_layers, items
 
-    depth, _, content = visit('', net.model, 0)
+    _, _, content = visit('', net.model, 0)
     content = content if isinstance(content, list) else [content]
     return [tuple(x) if isinstance(x, list) else x for x in content]
 
@@ -79,7 +110,9 @@ def standardize(net: Network) -> list:
 class Fingerprint:
     """A network's standardized structure without its weights: what similarity needs.
 
-    ``items`` holds a layer as ``(kind, shape)`` and a block as ``('block', (layer, ...))``.
+    ``items`` holds a layer as ``(kind, shape)``, a parameter-free leaf as ``(None, ())`` and a
+    block as ``('block', (leaf, ...))``. ``num_layers`` counts the units, the leaves that can
+    score: the target's self-match score, by which the authors divide (see :func:`directed_score`).
     """
     items: tuple
     num_layers: int
@@ -88,20 +121,30 @@ class Fingerprint:
 def fingerprint_of(net: Network, items: list | None = None) -> Fingerprint:
     items = standardize(net) if items is None else items
     sig = [(u.kind, u.shape) for u in net.units]
-    return Fingerprint(tuple((_BLOCK, tuple(sig[i] for i in x)) if isinstance(x, tuple) else sig[x]
+
+    def leaf(x):
+        return _NO_WEIGHTS if isinstance(x, str) else sig[x]
+
+    return Fingerprint(tuple((_BLOCK, tuple(map(leaf, x))) if isinstance(x, tuple) else leaf(x)
                              for x in items), len(net.units))
 
 
 # ----------------------------------------------------------------------------- score and DP
 
 def shape_scores(targets, sources) -> np.ndarray:
-    """Eq. of Sec. 3.2 for every pair of ``(kind, shape)``: (len(targets), len(sources))."""
+    """Eq. of Sec. 3.2 for every pair of ``(kind, shape)``: (len(targets), len(sources)).
+
+    The per-dimension ratios are multiplied in dimension order, as the authors' ``ShapeScore``
+    does, so that the scores (and the DP's ties) are the same to the last bit.
+    """
     if not targets or not sources:
         return np.zeros((len(targets), len(sources)))
-    rank = max(len(s) for _, s in list(targets) + list(sources))
+    rank = max(1, *(len(s) for _, s in list(targets) + list(sources)))  # () if parameter-free
+    kind_ids: dict = {}
 
     def table(layers):
-        kinds = np.array([hash((k, len(s))) for k, s in layers])
+        kinds = np.array([-1 if k is None else kind_ids.setdefault((k, len(s)), len(kind_ids))
+                          for k, s in layers])
         shapes = np.ones((len(layers), rank))
         for row, (_, s) in enumerate(layers):
             shapes[row, :len(s)] = s
@@ -111,8 +154,23 @@ def shape_scores(targets, sources) -> np.ndarray:
     kind_s, shape_s = table(sources)                              # (m,), (m, r)
     low = np.minimum(shape_t[:, None], shape_s[None])             # (n, m, r)
     high = np.maximum(shape_t[:, None], shape_s[None])
-    ratio = np.divide(low, high, out=np.ones_like(low), where=high > 0).prod(-1)  # (n, m)
-    return np.where(kind_t[:, None] == kind_s[None], ratio, 0.0)
+    ratios = np.divide(low, high, out=np.ones_like(low), where=high > 0)
+    ratio = ratios[..., 0]
+    for dim in range(1, rank):
+        ratio = ratio * ratios[..., dim]                          # (n, m)
+    same_kind = (kind_t[:, None] == kind_s[None]) & (kind_t[:, None] >= 0)
+    return np.where(same_kind, ratio, 0.0)
+
+
+@lru_cache(maxsize=64)
+def _run_tables(n: int) -> tuple:
+    """For runs of target items ending at ``i`` and ``d + 1`` long, over ``(i, d)`` (n, n):
+    their first item ``i - d`` (clipped to 0), whether ``d <= i``, and ``(d + 1) ** 0.5`` as
+    Python computes it (``math.sqrt`` differs from ``** 0.5`` in the last bit for some n)."""
+    start = np.arange(n)[:, None] - np.arange(n)[None, :]
+    valid = start >= 0
+    root = np.array([(d + 1) ** 0.5 for d in range(n)])
+    return np.where(valid, start, 0), valid, root
 
 
 def dp_match(score: np.ndarray) -> tuple:
@@ -121,34 +179,33 @@ def dp_match(score: np.ndarray) -> tuple:
     ``dp[i, j]`` is the best score matching the first ``i`` target and ``j`` source items:
     ``max(dp[i-1, j], dp[i, j-1], max_k (S[k:i, j-1].sum() / sqrt(i - k) + dp[k, j-1]))``.
     Each column is computed at once: the run term needs only column ``j - 1``, and the
-    ``dp[i-1, j]`` term is a running maximum down the column.
+    ``dp[i-1, j]`` term is a running maximum down the column. Ties as the authors' code breaks
+    them: skip a source item before a target item, and a run only if strictly better than
+    both, the shortest of equal runs.
 
     Returns:
         (best score, [(target item, source item), ...] with positive scores, in order)
     """
     n, m = score.shape
+    if n == 0 or m == 0:
+        return 0.0, []
     dp = np.zeros((n + 1, m + 1))
     choice = np.zeros((n + 1, m + 1), np.int8)
     run_start = np.zeros((n + 1, m + 1), np.int64)
-    if n == 0 or m == 0:
-        return 0.0, []
-    run_length = np.arange(1, n + 1)[:, None] - np.arange(n)[None, :]   # (n, n): i - k
-    valid = run_length > 0
-    inv_sqrt = np.where(valid, 1.0 / np.sqrt(np.maximum(run_length, 1)), 0.0)
+    start, valid, root = _run_tables(n)
     rows = np.arange(n)
     for j in range(1, m + 1):
-        prefix = np.concatenate(([0.0], np.cumsum(score[:, j - 1])))     # (n + 1,)
-        run_sum = prefix[1:, None] - prefix[None, :-1]                    # (n, n): S[k:i, j-1]
-        run = np.where(valid, run_sum * inv_sqrt + dp[None, :-1, j - 1], -np.inf)
-        best_k = run.argmax(1)
-        best = run[rows, best_k]
+        terms = np.where(valid, score[start, j - 1], 0.0)              # (n, n): S[i - d]
+        run_sum = np.cumsum(terms, axis=1)                              # S[i] + ... + S[i-d]
+        run = np.where(valid, run_sum / root + dp[start, j - 1], -np.inf)
+        best_d = run.argmax(1)                                          # first max: shortest
+        best = run[rows, best_d]
         left = dp[1:, j - 1]
         dp[1:, j] = np.maximum.accumulate(np.maximum(left, best))
         up = dp[:-1, j]
-        # Ties prefer leaving a source item out, then a target item, then a (longer) run.
         step = np.where(up > left, _UP, _LEFT)
         choice[1:, j] = np.where(best > np.maximum(up, left), _MATCH, step)
-        run_start[1:, j] = best_k
+        run_start[1:, j] = rows - best_d
     pairs, i, j = [], n, m
     while i > 0 and j > 0:
         if choice[i, j] == _UP:
@@ -198,8 +255,12 @@ def align(target: Fingerprint, source: Fingerprint) -> tuple:
 
 
 def directed_score(target: Fingerprint, source: Fingerprint) -> float:
-    """Sec. 4's score(source → target): the DP score over the target's number of layers, 1.0
-    for identical networks (each layer scores at most 1)."""
+    """Sec. 4's score(source → target): the DP score over the target's number of layers.
+
+    The authors' ``DPMatching.sim`` divides by the target's DP score against itself; that is
+    exactly ``num_layers`` (each unit scores 1 against itself and at most 1 against anything,
+    a run of ``r`` at most ``sqrt(r) <= r``), so identical networks score 1.0.
+    """
     return align(target, source)[0] / target.num_layers if target.num_layers else 0.0
 
 

@@ -3,7 +3,10 @@
 ``similarity(a, b)`` is the geometric mean of DPIAT's two directed scores, each the DP matching
 score over the target's number of layers: 1 for identical architectures, lower as they differ,
 and low whenever either network is much larger than the other (an arithmetic mean would not
-be, which is why the paper takes the geometric one).
+be, which is why the paper takes the geometric one). ``similarity(source, target,
+directed=True)`` is the one directed score, what the authors' ``IAT.sim(source, target)``
+returns: how much of the target the source can fill (1.0 for resnet34 → resnet18, whose every
+layer has an exact counterpart, much less the other way round).
 
 A model's :class:`~transfer.dpiat.Fingerprint` (its standardized structure of layer types and
 shapes, no weights) is cached per model object and rebuilt only when its state-dict shapes
@@ -40,8 +43,14 @@ def fingerprint(model) -> Fingerprint:
     return result
 
 
-def similarity(a, b) -> float:
-    """Symmetric DPIAT similarity of two models (or fingerprints), in [0, 1].
+def similarity(a, b, directed: bool = False) -> float:
+    """DPIAT similarity of two models (or fingerprints), in [0, 1].
+
+    Args:
+        a, b: the models; with ``directed=True``, ``a`` is the source and ``b`` the target.
+        directed: the one-directional score(a → b) of Sec. 4: the DP matching score of ``a``
+            onto ``b`` over ``b``'s number of layers (the authors' ``IAT.sim``). Otherwise
+            the geometric mean of both directions, which is symmetric.
 
     >>> import torch.nn as nn
     >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
@@ -49,8 +58,13 @@ def similarity(a, b) -> float:
     1.0
     >>> round(similarity(net, nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16))), 3)
     0.5
+    >>> deeper = nn.Sequential(net, nn.Conv2d(8, 8, 3), nn.BatchNorm2d(8))
+    >>> similarity(deeper, net, directed=True), round(similarity(net, deeper, directed=True), 3)
+    (1.0, 0.539)
     """
     fa, fb = fingerprint(a), fingerprint(b)
+    if directed:
+        return directed_score(fb, fa)
     return math.sqrt(directed_score(fb, fa) * directed_score(fa, fb))
 
 
