@@ -13,6 +13,7 @@ import pickle
 import re
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -112,18 +113,28 @@ def atomic_write_text(path, text: str) -> Path:
 
 
 def atomic_write(path, write) -> Path:
-    """Call ``write(binary file)`` on a temporary file beside ``path``, fsync, rename over it."""
+    """Call ``write(binary file)`` on a temporary file beside ``path``, then as
+    :func:`atomic_path`."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'wb') as f:
+            write(f)
+    return Path(path)
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path`` for a writer that takes a path (mmengine's
+    checkpoint saver); when the block ends, fsync it, give it mode 0644 and rename it over
+    ``path``. On an exception nothing is renamed and the temporary file is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.partial', dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, 'wb') as f:
-            write(f)
-            f.flush()
+        yield tmp
+        with open(tmp, 'rb+') as f:
             os.fchmod(f.fileno(), FILE_MODE)
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

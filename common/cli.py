@@ -10,7 +10,12 @@ import os
 import pickle
 import re
 import sys
+import warnings
 from typing import Callable, Sequence
+
+# mmengine imports pkg_resources, and setuptools warns on every such import: on stderr that line
+# would bury a tool's own one-line error. Tools import this module first.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 # What a user's input causes; anything else is a bug and keeps its traceback.
 USER_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError,
@@ -40,8 +45,8 @@ _NEGATIVE_LIST = re.compile(r'-\d+(,-?\d+)+')
 def allocation_values_as_text(argv: Sequence[str], flags: Sequence[str]) -> list:
     """``--allocation -1,1,1,1`` → ``--allocation=-1,1,1,1``: argparse would take a value that
     starts with a dash for an option, and say the flag has no value instead of what is wrong."""
-    out, argv = [], list(argv)
-    for i, arg in enumerate(argv):
+    out = []
+    for arg in sys.argv[1:] if argv is None else argv:
         if out and out[-1] in flags and _NEGATIVE_LIST.fullmatch(arg):
             out[-1] = f'{out[-1]}={arg}'
         else:

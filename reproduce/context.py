@@ -156,7 +156,8 @@ class ReportContext:
         (as ``tools/greedy_search.py`` does) and the classification evaluator its search uses
         (BatchNorm recalibration + top-1 on a held-out part of the target's training split)."""
         from search.engine import classification_evaluator
-        from search.pipeline import finetune_supernet, set_supernet_checkpoint
+        from search.pipeline import finetune_supernet
+        from search.plan import set_supernet_checkpoint
         s = self.settings
         cfg = self.config('search', 'target_supernet', desc='super-network on the target')
         cfg.search_cfg.finetune_epochs = s.target_finetune_epochs

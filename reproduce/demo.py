@@ -23,7 +23,8 @@ import torch
 from mmengine.config import Config
 
 from common.checkpoint import atomic_write_text
-from search.pipeline import run_search, set_supernet_checkpoint
+from search.pipeline import run_search
+from search.plan import set_supernet_checkpoint
 from supernet.datasets import prepare_demo_source, prepare_demo_target
 from supernet.engine.launch import build_runner, summarize_validation
 from supernet.export import export_child

@@ -11,88 +11,81 @@ metadata holds the transfer method, so a resumed search never mixes scores of tw
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import os.path as osp
 import warnings
-from dataclasses import dataclass
 
 import torch
 from mmengine.config import Config
 from mmengine.dist import barrier, get_dist_info
 
 from common.checkpoint import atomic_save, load_checkpoint_safely
-from supernet import get_space
+from common.lock import WorkDirLock
+from supernet import build_backbone
 from supernet.engine import supernet_meta
 from supernet.engine.launch import build_runner
 
-from .budgets import Budget, make_budget
+from .budgets import make_budget
+from .complexity import ComplexityCounter
 from .engine import EVALUATORS, unwrapped
 from .greedy import greedy_search
 from .log import SearchLog
+from .plan import SearchPlan, check_search
 from .plot import plot_chain
 from .result import SearchResult
 from .settings import SearchSettings
 from .transfer_candidates import TransferringEvaluator
 
 
-@dataclass(frozen=True)
-class SearchPlan:
-    """What :func:`check_search` validated: everything a run needs, before it builds anything."""
-    settings: SearchSettings
-    budget: Budget
-    checkpoint: str
-    log_path: str
-
-
-def supernet_checkpoint(cfg: Config) -> str | None:
-    """The source super-network checkpoint: ``model.backbone.init_cfg.checkpoint``."""
-    init = cfg.model.backbone.get('init_cfg') or {}
-    return init.get('checkpoint') if isinstance(init, dict) else None
-
-
-def set_supernet_checkpoint(cfg: Config, checkpoint: str):
-    """``--checkpoint``: the backbone starts from ``checkpoint``'s ``backbone.*`` weights."""
-    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint,
-                                       prefix='backbone.')
-
-
-def check_search(cfg: Config, resume: bool = False) -> SearchPlan:
-    """Validate a search config before any heavy work; one-line errors name what is wrong."""
-    settings = SearchSettings.from_cfg(cfg.get('search_cfg'))
-    backbone = cfg.model.backbone
-    if 'SuperNet' not in str(backbone.get('type', '')):
-        raise ValueError(f'model.backbone.type={backbone.get("type")!r}: a search needs a '
-                         'super-network backbone (ResNetSuperNet, MobileNetV2SuperNet, '
-                         'MnasNetSuperNet)')
-    space = get_space(backbone.get('space', 'resnet_bottleneck'))
-    settings.require_budget()
-    budget = make_budget(space, settings.budget['kind'], settings.budget['limit'])
+def check_models(cfg: Config, plan: SearchPlan) -> tuple:
+    """The checks that need the models, after :func:`~search.plan.check_search`: the
+    checkpoint's tensors against the space, the evaluator's name, and the budget (FLOPs counted
+    at the config's input size). Returns ``(budget, counter)``."""
+    _check_supernet_tensors(plan.checkpoint, plan.checkpoint_state, plan.space,
+                            cfg.model.backbone.init_cfg.get('prefix', ''))
+    evaluator = plan.settings.evaluator['type']
     EVALUATORS.import_from_location()
-    if EVALUATORS.get(settings.evaluator['type']) is None:
-        raise ValueError(f'search_cfg.evaluator.type={settings.evaluator["type"]!r}: allowed '
+    if EVALUATORS.get(evaluator) is None:
+        raise ValueError(f'search_cfg.evaluator.type={evaluator!r}: allowed '
                          f'{", ".join(sorted(EVALUATORS.module_dict))}')
-    checkpoint = supernet_checkpoint(cfg)
-    if not checkpoint:
-        raise ValueError('no super-network checkpoint: give --checkpoint (or set '
-                         'model.backbone.init_cfg.checkpoint)')
-    meta = load_checkpoint_safely(checkpoint, 'cpu').get('meta') or {}
-    if meta.get('space') not in (None, space.name):
-        raise ValueError(f'--checkpoint {checkpoint} is a super-network of space '
-                         f'{meta["space"]!r}; the config searches {space.name!r}')
-    log_path = osp.join(cfg.work_dir, 'search_log.jsonl')
-    if osp.exists(log_path) and not resume:
-        raise FileExistsError(f'{log_path} exists: pass --resume to continue that search, or '
-                              'another --work-dir')
-    return SearchPlan(settings, budget, checkpoint, log_path)
+    counter = ComplexityCounter(plan.space, plan.settings.input_shape or _test_input_shape(cfg))
+    budget = plan.settings.budget
+    return make_budget(plan.space, budget['kind'], budget['limit'], counter), counter
+
+
+def _check_supernet_tensors(checkpoint: str, state: dict, space, prefix: str):
+    """Refuse a checkpoint whose tensors are not those of a super-network of ``space``
+    (mmengine's ``Pretrained`` would only warn about missing keys, and the search would run on
+    random weights)."""
+    expected = {k: v.shape for k, v in build_backbone(space).state_dict().items()
+                if not k.endswith('num_batches_tracked')}
+    wrong = [k for k, shape in expected.items()
+             if prefix + k not in state or tuple(state[prefix + k].shape) != tuple(shape)]
+    if wrong:
+        raise ValueError(f'--checkpoint {checkpoint}: not a super-network of space '
+                         f'{space.name!r}: {len(wrong)} of its {len(expected)} backbone tensors '
+                         f'are missing or of another shape (e.g. {prefix}{wrong[0]})')
+
 
 
 def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
                progress: bool = True) -> SearchResult:
-    """Check, fine-tune (optional), search, and write the search files into ``cfg.work_dir``.
-    ``cfg`` is not modified."""
+    """Check, fine-tune (optional), search, and write the search files into ``cfg.work_dir``,
+    which the run locks (a second run on it is refused at once). ``cfg`` is not modified."""
     cfg = copy.deepcopy(cfg)
-    plan = check_search(cfg, resume)
-    settings, budget = plan.settings, plan.budget
+    # under torchrun the process group does not exist yet: the launcher's RANK says who writes
+    writer = int(os.environ.get('RANK', 0)) == 0
+    with WorkDirLock(cfg.work_dir) if writer else contextlib.nullcontext():
+        plan = check_search(cfg, resume)
+        budget, counter = check_models(cfg, plan)
+        return _run_search(cfg, plan, budget, counter, resume, launcher, progress)
+
+
+def _run_search(cfg: Config, plan: SearchPlan, budget, counter, resume: bool, launcher: str,
+                progress: bool) -> SearchResult:
+    settings = plan.settings
     runner = finetune_supernet(cfg, launcher=launcher, resume=resume)
     model = unwrapped(runner.model)
     space = model.backbone.space
@@ -103,7 +96,9 @@ def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
     if settings.beyond_max:  # transferred scores depend on the method: never mix two in one log
         meta['transfer_method'] = settings.transfer_method
     with torch.no_grad():
-        evaluate = EVALUATORS.build(dict(settings.evaluator, runner=runner))
+        # get(), not build(): build() looks for the runner's default scope (mmpretrain, mmdet)
+        evaluate = EVALUATORS.get(settings.evaluator['type'])(runner,
+                                                              **settings.evaluator_options)
         if settings.beyond_max:
             evaluate = TransferringEvaluator(evaluate, settings.transfer_method)
         if rank == 0:  # the one writer; it also repairs a torn last line before the others read
@@ -111,13 +106,26 @@ def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
         barrier()
         if rank != 0:
             log = SearchLog(plan.log_path, meta=meta, read_only=True)
-        result = greedy_search(space, budget, evaluate, log=log, progress=progress and rank == 0,
-                               beyond_max=settings.beyond_max, beam=settings.beam)
+        result = greedy_search(space, budget, evaluate, log=log, counter=counter,
+                               progress=progress and rank == 0, beyond_max=settings.beyond_max,
+                               beam=settings.beam, tie_tolerance=settings.tie_tolerance,
+                               seed=(cfg.get('randomness') or {}).get('seed') or 0)
     if rank == 0:
         result.save(osp.join(cfg.work_dir, 'result.json'))
         plot_chain(result, osp.join(cfg.work_dir, 'chain.png'),
                    title=f'greedy search on {space.name} ({budget.kind} <= {budget.limit:g})')
     return result
+
+
+def _test_input_shape(cfg: Config) -> tuple | None:
+    """``(3, H, W)`` of the validation pipeline's ``Resize`` (mmdet's scale is (W, H)), so a
+    detector's FLOPs are counted at its input size, not at 224 px; ``None`` without one."""
+    for step in cfg.get('val_dataloader', {}).get('dataset', {}).get('pipeline', []):
+        scale = step.get('scale') if step.get('type') == 'Resize' else None
+        if isinstance(scale, (list, tuple)) and len(scale) == 2:
+            return (3, int(min(scale)), int(max(scale))) if step.get('keep_ratio') else \
+                (3, int(scale[1]), int(scale[0]))
+    return None
 
 
 def finetune_supernet(cfg: Config, launcher: str = 'none', resume: bool = False):
@@ -148,9 +156,22 @@ def _finetune(runner, epochs: int):
             # search scored out of it
             atomic_save({'state_dict': model.state_dict(), 'meta': supernet_meta(model)},
                         finetuned)
+            _drop_training_checkpoints(runner.work_dir)
         barrier()
     else:
         warnings.warn('search_cfg.finetune_epochs=0: searching with the source weights; a new '
                       'target head stays untrained')
         model.init_weights()
     model.eval()
+
+
+def _drop_training_checkpoints(work_dir: str):
+    """Once ``finetuned.pth`` holds the result, the runner's own checkpoints (weights and
+    optimizer state, twice its size, kept only to resume the fine-tuning) are removed."""
+    last = osp.join(work_dir, 'last_checkpoint')
+    names = [n for n in os.listdir(work_dir) if n.endswith('.pth') and n != 'finetuned.pth'
+             and n.split('_')[0] in ('epoch', 'iter', 'best')]
+    for name in names:
+        os.remove(osp.join(work_dir, name))
+    if os.path.exists(last):
+        os.remove(last)

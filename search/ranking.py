@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from scipy.stats import kendalltau
-
 
 def kendall_tau(x, y) -> float:
     """Kendall's τ-b (scipy; ties handled) between two scorings.
@@ -23,6 +21,7 @@ def kendall_tau(x, y) -> float:
     Returns:
         τ in [-1, 1]; NaN when one scoring is constant (τ is undefined then).
     """
+    from scipy.stats import kendalltau  # scipy.stats takes seconds to import: only when used
     if isinstance(x, Mapping) != isinstance(y, Mapping):
         raise TypeError('kendall_tau: pass two sequences or two mappings, not one of each')
     if isinstance(x, Mapping):

@@ -7,6 +7,9 @@ writes into it (``tools/greedy_search.py --budget 16`` is ``search_cfg.budget.li
         finetune_epochs=8,                         # super-network fine-tuning on the target first
         budget=dict(kind='blocks', limit=16),      # kinds: search.budgets.BUDGET_KINDS
         beam=1,                                    # 1: Alg. 1; k: keep the k best of every size
+        tie_tolerance=0.0,                         # scores this close to a step's best are ties
+        input_shape=None,                          # (C, H, W) of the FLOPs in the log; default:
+                                                   #   the val pipeline's Resize, else the space's
         beyond_max=0,                              # > 0: stages may grow past the super-network,
         transfer_method='dpiat',                   #   the extra blocks made by this method
         evaluator=dict(type='classification', num_recal_batches=20, metric='accuracy'))
@@ -19,7 +22,7 @@ key, the value and what is allowed, before any model is built. This module impor
     >>> SearchSettings.from_cfg(dict(finetune_epoch=0))
     Traceback (most recent call last):
     ...
-    ValueError: search_cfg.finetune_epoch: unknown key; allowed: beam, beyond_max, budget, evaluator, finetune_epochs, transfer_method
+    ValueError: search_cfg.finetune_epoch: unknown key; allowed: beam, beyond_max, budget, evaluator, finetune_epochs, input_shape, tie_tolerance, transfer_method
 """
 from __future__ import annotations
 
@@ -39,6 +42,8 @@ class SearchSettings:
     finetune_epochs: int = 0
     budget: dict = field(default_factory=lambda: dict(kind='blocks', limit=None))
     beam: int = 1
+    tie_tolerance: float = 0.0
+    input_shape: tuple | None = None
     beyond_max: int = 0
     transfer_method: str = 'dpiat'
     evaluator: dict = field(default_factory=lambda: dict(type='classification'))
@@ -61,6 +66,8 @@ class SearchSettings:
             finetune_epochs=_integer(search_cfg, 'finetune_epochs', default.finetune_epochs, 0),
             budget=budget,
             beam=_integer(search_cfg, 'beam', default.beam, 1),
+            tie_tolerance=_real(search_cfg, 'tie_tolerance', default.tie_tolerance),
+            input_shape=_shape(search_cfg.get('input_shape')),
             beyond_max=_integer(search_cfg, 'beyond_max', default.beyond_max, 0),
             transfer_method=search_cfg.get('transfer_method', default.transfer_method),
             evaluator=evaluator)
@@ -105,6 +112,23 @@ def _mapping(value, key: str) -> Mapping:
     if not isinstance(value, Mapping):
         raise ValueError(f'search_cfg.{key}={value!r}: allowed a dict')
     return value
+
+
+def _real(cfg: dict, key: str, default: float) -> float:
+    value = cfg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f'search_cfg.{key}={value!r}: allowed a real number >= 0')
+    return float(value)
+
+
+def _shape(value) -> tuple | None:
+    if value is None:
+        return None
+    if (not isinstance(value, (list, tuple)) or len(value) != 3
+            or not all(isinstance(d, numbers.Integral) and d > 0 for d in value)):
+        raise ValueError(f'search_cfg.input_shape={value!r}: allowed None or (C, H, W), '
+                         'e.g. (3, 800, 1333)')
+    return tuple(int(d) for d in value)
 
 
 def _integer(cfg: dict, key: str, default: int, minimum: int) -> int:

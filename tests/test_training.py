@@ -134,7 +134,8 @@ def test_checkpoint_with_foreign_object_is_refused_unexecuted(tmp_path):
     marker = tmp_path / 'was_executed'
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {'w': torch.zeros(2)}, 'meta': {'x': _WritesMarker(marker)}}, path)
-    with pytest.raises(UnsafeCheckpointError, match=r'evil.pth: refused to load the global getattr, which archtransfer'):
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r'evil.pth: refused to load the global getattr, which archtransfer'):
         _load_checkpoint(str(path))  # mmengine's loader: load_from, resume, init_cfg
     assert not marker.exists()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from common.cli import run_cli
 from reproduce.demo import run_demo
 
 
@@ -47,4 +48,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

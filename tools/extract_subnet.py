@@ -10,18 +10,21 @@ per stage (a child ``tools/greedy_search.py --beyond-max N`` found): it is grown
 scored it, the deepest super-network child inside it cut out and the extra blocks initialized
 from it by weight transfer (``--transfer-method``, DPIAT by default).
 
-Refused: an ``--out`` that is the input checkpoint.
+Refused in one line (exit 2; ``--debug`` for a traceback): an allocation outside the space (or
+deeper than ``--beyond-max`` allows), an ``--out`` that is the input checkpoint, a file that is
+not a readable checkpoint.
 """
 import argparse
 import json
 import pprint
 from pathlib import Path
 
+from common.cli import allocation_values_as_text, run_cli
 from supernet.spaces import format_allocation, parse_allocation
 from transfer import METHODS
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description='Cut a child out of a super-network checkpoint')
     parser.add_argument('checkpoint', help='super-network checkpoint (tools/train_supernet.py)')
     parser.add_argument('--allocation', required=True, type=parse_allocation,
@@ -36,7 +39,9 @@ def main():
                         'weight transfer (default 0: refuse deeper allocations)')
     parser.add_argument('--transfer-method', default='dpiat', choices=sorted(METHODS),
                         help="initializes the blocks past the super-network's depth, if any")
-    args = parser.parse_args()
+    parser.add_argument('--debug', action='store_true', help='tracebacks instead of one-line '
+                        'errors')
+    args = parser.parse_args(allocation_values_as_text(argv, ['--allocation']))
     out = args.out or str(Path(args.checkpoint).with_name(
         f'child_{format_allocation(args.allocation)}.pth'))
     options = dict(space=args.space, prefix=args.prefix, input_size=args.input_size)
@@ -54,4 +59,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -13,9 +13,10 @@ past the super-network's depth; such candidates are initialized by weight transf
 (``--transfer-method``, default dpiat) from the deepest child they contain, and marked "*" in the
 printed chain and "transferred" in the log.
 
-Checked before anything is built (one line on stderr, exit 2): unknown or invalid search_cfg
-keys, a budget outside the space's range, a missing or unreadable checkpoint or one of another
-space, an existing search log without --resume.
+Checked before anything is built (one line on stderr, exit 2; --debug for a traceback): unknown
+or invalid search_cfg keys, a budget outside the space's range, a missing or unreadable
+checkpoint or one that is not a super-network of the config's space, an existing search log
+without --resume, a work dir in use by another run (its pid).
 
 Writes to the work dir: search_log.jsonl (every evaluated candidate; --resume continues from it),
 result.json (the chain of best allocations for every size, and the chosen one), chain.png.
@@ -23,9 +24,11 @@ result.json (the chain of best allocations for every size, and the chosen one), 
 import argparse
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from common.cli import run_cli  # first: quiets mmengine's import-time warnings
+from mmengine.config import Config, DictAction  # isort: skip
 
 from search.budgets import BUDGET_KINDS
+from search.plan import check_search, set_supernet_checkpoint, supernet_checkpoint
 from search.settings import TRANSFER_METHODS
 
 
@@ -51,12 +54,15 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true', help='tracebacks instead of one-line '
+                        'errors')
     return parser, parser.parse_args(argv)
 
 
 def search_config(args) -> Config:
-    """The config with the command line's shorthands written into it."""
-    cfg = Config.fromfile(args.config)
+    """The config with the command line's shorthands written into it (its custom_imports, which
+    pull in mmdet and mmpretrain, are imported only after the checks)."""
+    cfg = Config.fromfile(args.config, import_custom_modules=False)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
@@ -71,32 +77,33 @@ def search_config(args) -> Config:
         if getattr(args, key) is not None:
             search_cfg[key] = getattr(args, key)
     if args.checkpoint:
-        from search.pipeline import set_supernet_checkpoint
         set_supernet_checkpoint(cfg, args.checkpoint)
     return cfg
 
 
 def main(argv=None):
-    parser, args = parse_args(argv)
-    from search.pipeline import check_search, run_search
-    try:
-        cfg = search_config(args)
-        plan = check_search(cfg, resume=args.resume)
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError) as err:
-        parser.exit(2, f'{parser.prog}: error: {str(err).strip(chr(34) + chr(39))}\n')
+    _, args = parse_args(argv)
+    cfg = search_config(args)
+    check_search(cfg, args.resume)  # a typo is answered before the engine is even imported
+    from mmengine.utils import import_modules_from_strings
+
+    from search.pipeline import run_search  # mmengine's Runner, mmdet
+    import_modules_from_strings(**cfg.get('custom_imports', {}))
     result = run_search(cfg, resume=args.resume, launcher=args.launcher)
     best = result.best
     print('chain: ' + result.format_chain())
+    if result.ties:
+        print(f'tied steps (order drawn at random, seeded): {[t["step"] for t in result.ties]}')
     print(f'chosen allocation {best.allocation} (score {best.score:.4f}); {result.num_evaluated} '
           f'evaluated now, {result.num_reused} reused from the log')
-    command = (f'next: python tools/extract_subnet.py {plan.checkpoint} '
+    command = (f'next: python tools/extract_subnet.py {supernet_checkpoint(cfg)} '
                f'--allocation {",".join(map(str, best.allocation))}')
     if best.transferred:  # deeper than the super-network: extract_subnet grows it the same way
-        command += (f' --beyond-max {plan.settings.beyond_max}'
+        command += (f' --beyond-max {cfg.search_cfg.beyond_max}'
                     f' --transfer-method {best.transferred["method"]}')
     print(command)
     return result
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -7,10 +7,11 @@
 import argparse
 import time
 
+from common.cli import run_cli
 from supernet.datasets import prepare_demo_source, prepare_demo_target, write_coco_glyphs
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--root', default='data/demo', help='output folder (default: data/demo)')
     parser.add_argument('--train-per-class', type=int, default=2000)
@@ -19,7 +20,7 @@ def main():
                         help='images of the detection set\'s train split (default: 400)')
     parser.add_argument('--detection-val', type=int, default=100,
                         help='images of the detection set\'s val split (default: 100)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     start = time.perf_counter()
     source = prepare_demo_source(f'{args.root}/fashion_mnist', args.train_per_class,
                                  args.val_per_class)
@@ -33,4 +34,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

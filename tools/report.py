@@ -20,10 +20,11 @@ from pathlib import Path
 
 import torch
 
+from common.cli import run_cli
 from reproduce import FULL, REDUCED, render_report, run_report
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='report', help='output folder (default: report/)')
     parser.add_argument('--supernet', help='trained demo super-network checkpoint to reuse '
@@ -41,7 +42,7 @@ def main():
                         'fine-tunes (OUT/work)')
     parser.add_argument('--render-only', action='store_true',
                         help='redraw README.md and the figures from OUT/report.json')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     out = Path(args.out)
     if args.render_only:
@@ -79,4 +80,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

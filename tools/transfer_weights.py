@@ -23,6 +23,7 @@ from pathlib import Path
 import torch.nn as nn
 
 from common.checkpoint import atomic_save, atomic_write, read_state_dict
+from common.cli import run_cli
 from transfer import METHODS, transfer_weights
 
 
@@ -54,6 +55,8 @@ def parse_args(argv=None):
     parser.add_argument('--min-similarity', type=float, help='refuse a less similar source')
     parser.add_argument('--num-classes', type=int, help='classes of timm models (both sides)')
     parser.add_argument('--rows', type=int, default=40, help='table rows to print (-1: all)')
+    parser.add_argument('--debug', action='store_true', help='tracebacks instead of one-line '
+                        'errors')
     args = parser.parse_args(argv)
     args.report = args.report or str(Path(args.out).with_suffix('')) + '.transfer.json'
     inputs = {'--src-ckpt': args.src_ckpt, '--dst-ckpt': args.dst_ckpt, 'SRC': args.src,
@@ -139,4 +142,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from common.cli import run_cli  # isort: skip
 from analysis.erf import (
     INPUTS,
     allocation_backbones,
@@ -30,7 +31,7 @@ from analysis.erf import (
 from supernet import format_allocation, parse_allocation
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--space', help="search space (default: the checkpoint's)")
     parser.add_argument('--allocations', nargs='+', required=True, type=parse_allocation,
@@ -48,7 +49,9 @@ def main():
                         help='half-width of the central square (default: size / 8)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', default='erf.png')
-    args = parser.parse_args()
+    parser.add_argument('--debug', action='store_true', help='tracebacks instead of one-line '
+                        'errors')
+    args = parser.parse_args(argv)
     if args.space is None and args.checkpoint is None:
         parser.error('give --space, --checkpoint, or both')
     if args.checkpoint and not Path(args.checkpoint).is_file():
@@ -82,4 +85,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

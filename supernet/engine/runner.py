@@ -1,13 +1,14 @@
 """mmengine ``Runner`` whose checkpoints load safely and are written atomically."""
 from __future__ import annotations
 
-import os
 import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from common.checkpoint import atomic_path
 
 from .checkpoint import plain_message_hub, restore_message_hub
 
@@ -30,7 +31,8 @@ class SafeCheckpointRunner(Runner):
     """``Runner`` with checkpoints that load under ``weights_only=True`` and writes that are atomic.
 
     * The message hub's history is stored as lists, so loading needs no pickled Python objects.
-    * Each checkpoint is written to ``<name>.partial`` and renamed when complete. mmengine writes
+    * Each checkpoint is written to a ``.partial`` file and renamed when complete
+      (:func:`common.checkpoint.atomic_path`). mmengine writes
       in place, so a kill mid-write would leave a truncated file under the final name; here the
       name appears only once the file is whole, and ``CheckpointHook`` updates
       ``last_checkpoint`` only after that, so ``--resume`` always finds a readable checkpoint.
@@ -46,12 +48,5 @@ class SafeCheckpointRunner(Runner):
         # Remote storage has no atomic rename; other ranks build the dict but write nothing.
         if '://' in out_dir or not is_main_process():
             return super().save_checkpoint(out_dir, filename, *args, **kwargs)
-        partial = osp.join(out_dir, f'{filename}.partial')
-        try:
+        with atomic_path(osp.join(out_dir, filename)) as partial:
             super().save_checkpoint(out_dir, osp.basename(partial), *args, **kwargs)
-            with open(partial, 'rb+') as f:
-                os.fsync(f.fileno())
-            os.replace(partial, osp.join(out_dir, filename))
-        finally:
-            if osp.exists(partial):
-                os.remove(partial)

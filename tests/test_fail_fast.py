@@ -1,0 +1,131 @@
+"""Bad input fails fast in one line, before any model is built, and no tool overwrites its input."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from common.checkpoint import atomic_save, load_checkpoint_safely
+from common.lock import WorkDirLock
+from supernet import build_backbone
+
+ROOT = Path(__file__).resolve().parents[1]
+SEARCH_CONFIG = ROOT / 'configs/demo/search_digits.py'
+
+
+def run(tool, *args, cwd=ROOT):
+    return subprocess.run([sys.executable, str(ROOT / 'tools' / tool), *map(str, args)],
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def one_line_error(result, *fragments):
+    """Exit 2, nothing on stdout (no config dump, no runner), one line on stderr."""
+    assert result.returncode == 2, (result.stdout[-2000:], result.stderr[-2000:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert result.stdout == ''
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope='module')
+def supernets(tmp_path_factory):
+    """A demo ResNet super-network checkpoint (as the search config's classifier saves it) and a
+    MobileNetV2 one, with and without the space in their meta."""
+    tmp = tmp_path_factory.mktemp('supernets')
+    torch.manual_seed(0)
+    resnet = {f'backbone.{k}': v for k, v in
+              build_backbone('resnet_bottleneck_demo').state_dict().items()}
+    mobile = {f'backbone.{k}': v for k, v in build_backbone('mobilenet_v2').state_dict().items()}
+    paths = dict(resnet=tmp / 'resnet.pth', mobile=tmp / 'mobile.pth',
+                 mobile_no_meta=tmp / 'mobile_no_meta.pth')
+    atomic_save({'state_dict': resnet, 'meta': {'space': 'resnet_bottleneck_demo'}},
+                paths['resnet'])
+    atomic_save({'state_dict': mobile, 'meta': {'space': 'mobilenet_v2'}}, paths['mobile'])
+    atomic_save({'state_dict': mobile}, paths['mobile_no_meta'])
+    return paths
+
+
+def search(work, checkpoint, *args):
+    return run('greedy_search.py', SEARCH_CONFIG, '--checkpoint', checkpoint, '--work-dir', work,
+               *args)
+
+
+def test_search_refuses_a_missing_checkpoint(tmp_path):
+    one_line_error(search(tmp_path / 'w', tmp_path / 'missing.pth', '--budget', 16),
+                   'missing.pth: no such checkpoint file')
+    assert not (tmp_path / 'w' / 'search_log.jsonl').exists()
+
+
+@pytest.mark.parametrize('budget, message', [
+    ('1000', 'budget blocks=1000 for space \'resnet_bottleneck_demo\': allowed 4..68'),
+    ('-1', 'budget blocks=-1 for space'), ('3', 'budget blocks=3 for space'),
+    ('8.5', 'budget blocks=8.5: a block count is an integer, allowed 4..68')])
+def test_search_refuses_a_budget_outside_the_space(tmp_path, supernets, budget, message):
+    one_line_error(search(tmp_path, supernets['resnet'], '--budget', budget), message)
+
+
+def test_search_refuses_a_supernet_of_another_space(tmp_path, supernets):
+    one_line_error(search(tmp_path / 'a', supernets['mobile'], '--budget', 16),
+                   "is a super-network of space 'mobilenet_v2'; the config searches "
+                   "'resnet_bottleneck_demo'")
+    one_line_error(search(tmp_path / 'b', supernets['mobile_no_meta'], '--budget', 16),
+                   "not a super-network of space 'resnet_bottleneck_demo'",
+                   'backbone tensors are missing or of another shape')
+
+
+def test_search_refuses_unknown_search_cfg_keys(tmp_path, supernets):
+    one_line_error(search(tmp_path, supernets['resnet'], '--cfg-options',
+                          'search_cfg.finetune_epoch=0'),
+                   'search_cfg.finetune_epoch: unknown key; allowed: beam, ')
+
+
+def test_search_refuses_a_work_dir_in_use(tmp_path, supernets):
+    with WorkDirLock(tmp_path):
+        line = one_line_error(search(tmp_path, supernets['resnet'], '--budget', 16),
+                              f'{tmp_path} is in use by another run (pid ')
+    assert str(__import__('os').getpid()) in line
+    assert not (tmp_path / 'search_log.jsonl').exists()
+
+
+def test_extract_refuses_bad_allocations_and_its_own_input(tmp_path, supernets):
+    source = supernets['resnet']
+    one_line_error(run('extract_subnet.py', source, '--allocation', '99,1,1,1',
+                       '--out', tmp_path / 'a.pth'),
+                   'stage 0 (layer1) has depth 99, allowed 1..8')
+    one_line_error(run('extract_subnet.py', source, '--allocation', '-1,1,1,1',
+                       '--out', tmp_path / 'b.pth'),
+                   'stage 0 (layer1) has depth -1, allowed 1..8')
+    one_line_error(run('extract_subnet.py', source, '--allocation', '1,3,40,5',
+                       '--beyond-max', '2', '--out', tmp_path / 'c.pth'),
+                   'stage 2 (layer3) has depth 40, allowed 1..38')
+    before = source.read_bytes()
+    one_line_error(run('extract_subnet.py', source, '--allocation', '1,1,1,1', '--out', source),
+                   'is the super-network checkpoint it is cut from')
+    assert source.read_bytes() == before
+    assert not any(tmp_path.iterdir())  # nothing written for any refused call
+
+
+def test_extract_names_what_is_wrong_with_a_bad_file(tmp_path):
+    bad = tmp_path / 'random.pth'
+    bad.write_bytes(bytes(range(256)) * 8)
+    line = one_line_error(run('extract_subnet.py', bad, '--allocation', '1,1,1,1'),
+                          'random.pth: not a checkpoint')
+    assert 'weights_only' not in line and 'arbitrary code' not in line
+
+
+def test_transfer_tool_refuses_to_overwrite_its_inputs(tmp_path):
+    source = tmp_path / 'src.pth'
+    atomic_save({'state_dict': {}}, source)
+    before = source.read_bytes()
+    result = run('transfer_weights.py', 'timm:resnet10t', 'timm:resnet14t', '--src-ckpt', source,
+                 '--out', source)
+    assert result.returncode == 2 and '--out' in result.stderr and 'src.pth is the input' \
+        in result.stderr
+    result = run('transfer_weights.py', 'timm:resnet10t', 'timm:resnet14t',
+                 '--out', tmp_path / 'o.pth', '--report', tmp_path / 'o.pth')
+    assert result.returncode == 2 and 'the JSON would replace the checkpoint' in result.stderr
+    assert source.read_bytes() == before and not (tmp_path / 'o.pth').exists()
+    assert load_checkpoint_safely(source) == {'state_dict': {}}
