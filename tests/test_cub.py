@@ -1,4 +1,7 @@
 """The CUB layouts parse with the readers users point at real data."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +79,31 @@ def test_cub_configs_follow_the_paper_recipe(name):
     model = MODELS.build(cfg.model)
     assert model.backbone.stage_blocks == cfg.model.backbone.stage_blocks
     assert model.head.num_classes == 200
+
+
+def test_cub2010_config_trains_and_tests_through_the_tool(tmp_path):
+    """tools/train.py on the CUB-200 (2010) layout: the config's own dataset type (CUB2010, which
+    only supernet.registry registers) and layout, at 64 px, one epoch, from random weights."""
+    images, labels = load_digits()
+    keep = np.flatnonzero(labels < 3)[:18]  # 3 classes, 6 images each in the digits' order
+    is_train = np.arange(len(keep)) % 3 != 0
+    root = write_cub2010(tmp_path / 'cub2010', images[keep], labels[keep], is_train,
+                         DIGITS_CLASSES[:3], size=32)
+    small = {'model.backbone.init_cfg': None, 'train_cfg.max_epochs': 1,
+             'default_hooks.logger.interval': 1}
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        small.update({f'{loader}.batch_size': 4, f'{loader}.num_workers': 0,
+                      f'{loader}.persistent_workers': False,
+                      f'{loader}.dataset.pipeline.1.scale': 72,
+                      f'{loader}.dataset.pipeline.2.crop_size': 64})
+    cmd = [sys.executable, str(ROOT / 'tools/train.py'),
+           str(ROOT / 'configs/classification/cub2010_transfer_r50.py'),
+           '--work-dir', str(tmp_path / 'work'), '--data-root', str(root), '--test',
+           '--cfg-options', *(f'{key}={value}' for key, value in small.items())]
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    assert 'Epoch(train) [1][3/3]' in log  # 12 training images in batches of 4
+    assert 'Epoch(test) [2/2]' in log and log.count('accuracy/top1:') >= 2  # val, then test
+    assert (tmp_path / 'work' / 'epoch_1.pth').exists()
