@@ -13,15 +13,15 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint
-from mmpretrain.registry import MODELS
+from mmpretrain.registry import DATASETS, MODELS
 from PIL import Image
 from scipy.stats import chisquare
 
 from common.checkpoint import UnsafeCheckpointError, atomic_save, load_checkpoint_safely
 from supernet import get_space
-from supernet.datasets import load_fashion_mnist, prepare_demo_source
+from supernet.datasets import load_digits, load_fashion_mnist, prepare_demo_source
 from supernet.engine import sample_allocation
-from supernet.engine.launch import build_runner
+from supernet.engine.launch import _set_data_root, build_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / 'configs/demo/supernet_resnet_fashion.py'
@@ -207,6 +207,46 @@ def write_tiny_imagenet(root):
             lines.append(f'{wnid}/{i}.JPEG {labels[i]}')
         (root / 'meta').mkdir(exist_ok=True)
         (root / 'meta' / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+
+
+def write_imagenet_subset(root, lists: bool):
+    """Three classes of digits as ImageNet: class folders train/<wnid>/ and val/<wnid>/, or (lists)
+    train/<wnid>/ and a flat val/ as ImageNet's validation images come, with meta/{train,val}.txt.
+    Returns {split: {relative path: label}}."""
+    images, labels = load_digits()
+    wnids = ('n01440764', 'n01443537', 'n01484850')  # sorted: folder order is label order
+    expected = {'train': {}, 'val': {}}
+    for label, wnid in enumerate(wnids):
+        for i, index in enumerate(np.flatnonzero(labels == label)[:5]):
+            split = 'train' if i < 3 else 'val'
+            name = f'{split}_{index}.JPEG'
+            relative = name if split == 'val' and lists else f'{wnid}/{name}'
+            (root / split / relative).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[index]).convert('RGB').save(root / split / relative)
+            expected[split][relative] = label
+    if lists:
+        (root / 'meta').mkdir()
+        for split, files in expected.items():
+            (root / 'meta' / f'{split}.txt').write_text(
+                ''.join(f'{path} {label}\n' for path, label in files.items()))
+    return expected
+
+
+@pytest.mark.parametrize('lists', [False, True], ids=['class-folders', 'meta-lists'])
+def test_imagenet_config_reads_either_layout_of_a_class_subset(tmp_path, lists):
+    expected = write_imagenet_subset(tmp_path / 'imagenet', lists)
+    cfg = Config.fromfile(ROOT / 'configs/supernet/resnet_bottleneck_imagenet.py')
+    _set_data_root(cfg, str(tmp_path / 'imagenet'))  # what --data-root does
+    for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
+                          ('test_dataloader', 'val')):
+        dataset = DATASETS.build(cfg[loader].dataset)
+        prefix = str(tmp_path / 'imagenet' / split) + os.sep
+        read = {}
+        for i in range(len(dataset)):
+            info = dataset.get_data_info(i)
+            assert info['img_path'].startswith(prefix)
+            read[info['img_path'][len(prefix):]] = int(info['gt_label'])
+        assert read == expected[split], loader
 
 
 def test_imagenet_config_trains_two_iterations(tmp_path):
