@@ -21,7 +21,7 @@ from common.checkpoint import UnsafeCheckpointError, atomic_save, load_checkpoin
 from supernet import get_space
 from supernet.datasets import load_digits, load_fashion_mnist, prepare_demo_source
 from supernet.engine import sample_allocation
-from supernet.engine.launch import _set_data_root, build_runner
+from supernet.engine.launch import _set_data_root, build_runner, runner_from_args, training_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / 'configs/demo/supernet_resnet_fashion.py'
@@ -278,3 +278,24 @@ def test_validation_recalibrates_on_fresh_training_batches_each_time(tiny_source
     loop = runner.val_loop
     assert loop._recalibrate_bn() == 3
     assert loop._recalibrate_bn() == 3  # and again at the next validation
+
+
+@pytest.mark.parametrize('flags, scaled', [([], True), (['--auto-scale-lr'], True),
+                                           (['--no-auto-scale-lr'], False)])
+def test_lr_follows_the_total_batch_unless_opted_out(tmp_path, flags, scaled):
+    config = ROOT / 'configs/supernet/resnet_bottleneck_imagenet.py'
+    base_lr = Config.fromfile(config).optim_wrapper.optimizer.lr  # meant for 2,048 images
+    args = training_parser('test').parse_args([
+        str(config), '--work-dir', str(tmp_path), *flags,
+        '--cfg-options', 'train_dataloader.batch_size=4', f'experiment_name=lr{len(flags)}'])
+    runner = runner_from_args(args)
+    # what Runner.train() does before the first iteration
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.scale_lr(runner.optim_wrapper, runner.auto_scale_lr)
+    expected = base_lr * 4 / 2048 if scaled else base_lr
+    lrs = [group['lr'] for group in runner.optim_wrapper.param_groups]
+    assert lrs == pytest.approx([expected] * len(lrs))
+    log = Path(runner.log_dir, f'{runner.timestamp}.log').read_text()
+    line = next(line for line in log.splitlines() if 'auto_scale_lr' in line and 'batch of' in line)
+    assert f'{base_lr:g}' in line and '2048' in line and '1 x 4 = 4' in line
+    assert (f'-> {expected:g}' in line) == scaled
