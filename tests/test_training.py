@@ -299,3 +299,28 @@ def test_lr_follows_the_total_batch_unless_opted_out(tmp_path, flags, scaled):
     line = next(line for line in log.splitlines() if 'auto_scale_lr' in line and 'batch of' in line)
     assert f'{base_lr:g}' in line and '2048' in line and '1 x 4 = 4' in line
     assert (f'-> {expected:g}' in line) == scaled
+
+
+def test_validation_log_names_each_allocation_and_warns_of_too_few_recalibration_batches(
+        tiny_source, tmp_path):
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.work_dir = str(tmp_path)
+    cfg.experiment_name = 'allocation_log'
+    asked = 1000  # far more than 120 training images in batches of 8 give
+    runner = build_runner(cfg, data_root=str(tiny_source),
+                          cfg_options={**tiny_overrides(1, record=False),
+                                       'val_cfg.bn_recalibration_batches': asked})
+    runner.train()  # one iteration, then validation of 'max' and 'min'
+    given = len(runner.val_loop._bn_loader)
+    assert given < asked
+    lines = Path(runner.log_dir, f'{runner.timestamp}.log').read_text().splitlines()
+    space = get_space('resnet_bottleneck_demo')
+    named = [next(i for i, line in enumerate(lines) if f"allocation '{name}'" in line
+                  and str(tuple(depths)) in line)
+             for name, depths in (('max', space.max_depths), ('min', (1,) * len(space.max_depths)))]
+    val_lines = [i for i, line in enumerate(lines) if '(val) [1/1]' in line]  # 1 batch each
+    # each allocation's line comes before its own validation iteration, then both metrics
+    assert len(val_lines) == 3 and 'max/accuracy/top1' in lines[val_lines[2]]
+    assert named[0] < val_lines[0] < named[1] < val_lines[1]
+    warnings = [line for line in lines if 'WARNING' in line and 'bn_recalibration_batches' in line]
+    assert len(warnings) == 1 and f'={asked}' in warnings[0] and f' {given} ' in warnings[0]
