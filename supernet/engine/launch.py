@@ -22,8 +22,9 @@ def training_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument('config', help='training config')
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: work_dirs/<config name>)')
-    parser.add_argument('--data-root', help="dataset folder; sets every dataloader's data_root "
-                        "(and moves an evaluator's ann_file under the old root along)")
+    parser.add_argument('--data-root', help="dataset folder; sets every dataloader's data_root, "
+                        'inside wrappers such as HeldOutSplit the wrapped dataset\'s (and moves '
+                        "an evaluator's ann_file under the old root along)")
     parser.add_argument('--load-from', help='initialize the model from this checkpoint')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CHECKPOINT, or without a value from the last '
@@ -105,14 +106,16 @@ def _log_lr_scaling(cfg: Config, world_size: int):
 
 
 def _set_data_root(cfg: Config, data_root: str):
-    """Point every dataloader's dataset at ``data_root``; an evaluator's ``ann_file`` under a
-    dataset's old root (mmdet's ``CocoMetric`` reads the annotations itself, e.g.
-    ``data/coco/annotations/instances_val2017.json``) moves along, and the log says so."""
+    """Point every dataloader's dataset (inside a wrapper, the wrapped one) at ``data_root``; an
+    evaluator's ``ann_file`` under a dataset's old root (mmdet's ``CocoMetric`` reads the
+    annotations itself, e.g. ``data/coco/annotations/instances_val2017.json``) moves along, and
+    the log says so."""
     old_roots = set()
     for name in _DATALOADERS:
         if cfg.get(name) is not None:
-            old_roots.add(cfg[name].dataset.get('data_root'))
-            cfg[name].dataset.data_root = data_root
+            for dataset in _innermost_datasets(cfg[name].dataset):
+                old_roots.add(dataset.get('data_root'))
+                dataset.data_root = data_root
     old_roots.discard(None)
     groups = [cfg.get(name) for name in ('val_evaluator', 'test_evaluator')]
     evaluators = [e for g in groups for e in (g if isinstance(g, list) else [g])]
@@ -124,6 +127,16 @@ def _set_data_root(cfg: Config, data_root: str):
             evaluator.ann_file = osp.join(data_root, ann_file[len(old):].lstrip('/'))
             print_log(f'--data-root: evaluator ann_file {ann_file} -> {evaluator.ann_file}',
                       logger='current')
+
+
+def _innermost_datasets(dataset: dict) -> list:
+    """The datasets that read files: inside wrappers (``HeldOutSplit``, ``RepeatDataset``:
+    ``dataset=``; ``ConcatDataset``: ``datasets=``), which take no ``data_root`` themselves."""
+    if isinstance(dataset.get('dataset'), dict):
+        return _innermost_datasets(dataset.dataset)
+    if isinstance(dataset.get('datasets'), (list, tuple)):
+        return [d for inner in dataset.datasets for d in _innermost_datasets(inner)]
+    return [dataset]
 
 
 def _adapt_distributed_to_cpu(cfg: Config):
