@@ -8,5 +8,6 @@ from .imagenet import ImageNetSubset
 from .splits import held_out_split, split_train_val
 
 __all__ = ['CUB2010', 'DIGITS_CLASSES', 'FASHION_MNIST_CLASSES', 'ImageNetSubset', 'held_out_split',
-           'load_digits', 'load_fashion_mnist', 'prepare_demo_source', 'prepare_demo_target', 'split_train_val',
-           'write_coco_glyphs', 'write_cub2010', 'write_cub2011', 'write_image_folder']
+           'load_digits', 'load_fashion_mnist', 'prepare_demo_source', 'prepare_demo_target',
+           'split_train_val', 'write_coco_glyphs', 'write_cub2010', 'write_cub2011',
+           'write_image_folder']

@@ -96,7 +96,7 @@ def _log_lr_scaling(cfg: Config, world_size: int):
     lr = cfg.optim_wrapper.get('optimizer', {}).get('lr')
     lr_text = 'LR' if lr is None else f'LR {lr:g}'
     if cfg.auto_scale_lr.enable:
-        after = 'x{:g}'.format(total / base) if lr is None else f'{lr * total / base:g}'
+        after = f'x{total / base:g}' if lr is None else f'{lr * total / base:g}'
         print_log(f'auto_scale_lr: {lr_text} is meant for a total batch of {base}; this run has '
                   f'{world_size} x {per_process} = {total}: {lr_text} -> {after} '
                   '(--no-auto-scale-lr keeps it)', logger='current')
