@@ -38,3 +38,11 @@ def test_write_image_folder_round_trips(tmp_path):
     index = int(first.stem)
     assert DIGITS_CLASSES[labels[index]] == first.parent.name
     assert len(FASHION_MNIST_CLASSES) == 10
+
+
+def test_imagenet_subset_names_a_wrong_layout_or_a_missing_split(tmp_path):
+    from supernet.datasets import ImageNetSubset
+    with pytest.raises(ValueError, match="layout='tree', allowed 'auto', 'lists', 'folders'"):
+        ImageNetSubset(data_root=str(tmp_path), split='train', layout='tree')
+    with pytest.raises(FileNotFoundError, match=r"split='val'.*no meta/val.txt or val/<class>/"):
+        ImageNetSubset(data_root=str(tmp_path), split='val')

@@ -13,15 +13,15 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint
-from mmpretrain.registry import MODELS
+from mmpretrain.registry import DATASETS, MODELS
 from PIL import Image
 from scipy.stats import chisquare
 
 from common.checkpoint import UnsafeCheckpointError, atomic_save, load_checkpoint_safely
 from supernet import get_space
-from supernet.datasets import load_fashion_mnist, prepare_demo_source
+from supernet.datasets import load_digits, load_fashion_mnist, prepare_demo_source
 from supernet.engine import sample_allocation
-from supernet.engine.launch import build_runner
+from supernet.engine.launch import _set_data_root, build_runner, runner_from_args, training_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / 'configs/demo/supernet_resnet_fashion.py'
@@ -210,6 +210,46 @@ def write_tiny_imagenet(root):
         (root / 'meta' / f'{split}.txt').write_text('\n'.join(lines) + '\n')
 
 
+def write_imagenet_subset(root, lists: bool):
+    """Three classes of digits as ImageNet: class folders train/<wnid>/ and val/<wnid>/, or (lists)
+    train/<wnid>/ and a flat val/ as ImageNet's validation images come, with meta/{train,val}.txt.
+    Returns {split: {relative path: label}}."""
+    images, labels = load_digits()
+    wnids = ('n01440764', 'n01443537', 'n01484850')  # sorted: folder order is label order
+    expected = {'train': {}, 'val': {}}
+    for label, wnid in enumerate(wnids):
+        for i, index in enumerate(np.flatnonzero(labels == label)[:5]):
+            split = 'train' if i < 3 else 'val'
+            name = f'{split}_{index}.JPEG'
+            relative = name if split == 'val' and lists else f'{wnid}/{name}'
+            (root / split / relative).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[index]).convert('RGB').save(root / split / relative)
+            expected[split][relative] = label
+    if lists:
+        (root / 'meta').mkdir()
+        for split, files in expected.items():
+            (root / 'meta' / f'{split}.txt').write_text(
+                ''.join(f'{path} {label}\n' for path, label in files.items()))
+    return expected
+
+
+@pytest.mark.parametrize('lists', [False, True], ids=['class-folders', 'meta-lists'])
+def test_imagenet_config_reads_either_layout_of_a_class_subset(tmp_path, lists):
+    expected = write_imagenet_subset(tmp_path / 'imagenet', lists)
+    cfg = Config.fromfile(ROOT / 'configs/supernet/resnet_bottleneck_imagenet.py')
+    _set_data_root(cfg, str(tmp_path / 'imagenet'))  # what --data-root does
+    for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
+                          ('test_dataloader', 'val')):
+        dataset = DATASETS.build(cfg[loader].dataset)
+        prefix = str(tmp_path / 'imagenet' / split) + os.sep
+        read = {}
+        for i in range(len(dataset)):
+            info = dataset.get_data_info(i)
+            assert info['img_path'].startswith(prefix)
+            read[info['img_path'][len(prefix):]] = int(info['gt_label'])
+        assert read == expected[split], loader
+
+
 def test_imagenet_config_trains_two_iterations(tmp_path):
     write_tiny_imagenet(tmp_path / 'imagenet')
     cfg = Config.fromfile(ROOT / 'configs/supernet/resnet_bottleneck_imagenet.py')
@@ -239,3 +279,49 @@ def test_validation_recalibrates_on_fresh_training_batches_each_time(tiny_source
     loop = runner.val_loop
     assert loop._recalibrate_bn() == 3
     assert loop._recalibrate_bn() == 3  # and again at the next validation
+
+
+@pytest.mark.parametrize('flags, scaled', [([], True), (['--auto-scale-lr'], True),
+                                           (['--no-auto-scale-lr'], False)])
+def test_lr_follows_the_total_batch_unless_opted_out(tmp_path, flags, scaled):
+    config = ROOT / 'configs/supernet/resnet_bottleneck_imagenet.py'
+    base_lr = Config.fromfile(config).optim_wrapper.optimizer.lr  # meant for 2,048 images
+    args = training_parser('test').parse_args([
+        str(config), '--work-dir', str(tmp_path), *flags,
+        '--cfg-options', 'train_dataloader.batch_size=4', f'experiment_name=lr{len(flags)}'])
+    runner = runner_from_args(args)
+    # what Runner.train() does before the first iteration
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.scale_lr(runner.optim_wrapper, runner.auto_scale_lr)
+    expected = base_lr * 4 / 2048 if scaled else base_lr
+    lrs = [group['lr'] for group in runner.optim_wrapper.param_groups]
+    assert lrs == pytest.approx([expected] * len(lrs))
+    log = Path(runner.log_dir, f'{runner.timestamp}.log').read_text()
+    line = next(line for line in log.splitlines() if 'auto_scale_lr' in line and 'batch of' in line)
+    assert f'{base_lr:g}' in line and '2048' in line and '1 x 4 = 4' in line
+    assert (f'-> {expected:g}' in line) == scaled
+
+
+def test_validation_log_names_each_allocation_and_warns_of_too_few_recalibration_batches(
+        tiny_source, tmp_path):
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.work_dir = str(tmp_path)
+    cfg.experiment_name = 'allocation_log'
+    asked = 1000  # far more than 120 training images in batches of 8 give
+    runner = build_runner(cfg, data_root=str(tiny_source),
+                          cfg_options={**tiny_overrides(1, record=False),
+                                       'val_cfg.bn_recalibration_batches': asked})
+    runner.train()  # one iteration, then validation of 'max' and 'min'
+    given = len(runner.val_loop._bn_loader)
+    assert given < asked
+    lines = Path(runner.log_dir, f'{runner.timestamp}.log').read_text().splitlines()
+    space = get_space('resnet_bottleneck_demo')
+    named = [next(i for i, line in enumerate(lines) if f"allocation '{name}'" in line
+                  and str(tuple(depths)) in line)
+             for name, depths in (('max', space.max_depths), ('min', (1,) * len(space.max_depths)))]
+    val_lines = [i for i, line in enumerate(lines) if '(val) [1/1]' in line]  # 1 batch each
+    # each allocation's line comes before its own validation iteration, then both metrics
+    assert len(val_lines) == 3 and 'max/accuracy/top1' in lines[val_lines[2]]
+    assert named[0] < val_lines[0] < named[1] < val_lines[1]
+    warnings = [line for line in lines if 'WARNING' in line and 'bn_recalibration_batches' in line]
+    assert len(warnings) == 1 and f'={asked}' in warnings[0] and f' {given} ' in warnings[0]

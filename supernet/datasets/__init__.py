@@ -1,11 +1,13 @@
-"""Datasets: embedded demo data written in the layouts real users have, CUB-200 (2010), and a
-held-out validation split of a training set."""
+"""Datasets: embedded demo data written in the layouts real users have, CUB-200 (2010), ImageNet
+of any number of classes in either layout, and a held-out validation split of a training set."""
 from .coco_glyphs import write_coco_glyphs
 from .cub import CUB2010, write_cub2010, write_cub2011
 from .embedded import (DIGITS_CLASSES, FASHION_MNIST_CLASSES, load_digits, load_fashion_mnist,
                        prepare_demo_source, prepare_demo_target, write_image_folder)
+from .imagenet import ImageNetSubset
 from .splits import held_out_split, split_train_val
 
-__all__ = ['CUB2010', 'DIGITS_CLASSES', 'FASHION_MNIST_CLASSES', 'held_out_split', 'load_digits',
-           'load_fashion_mnist', 'prepare_demo_source', 'prepare_demo_target', 'split_train_val',
-           'write_coco_glyphs', 'write_cub2010', 'write_cub2011', 'write_image_folder']
+__all__ = ['CUB2010', 'DIGITS_CLASSES', 'FASHION_MNIST_CLASSES', 'ImageNetSubset', 'held_out_split',
+           'load_digits', 'load_fashion_mnist', 'prepare_demo_source', 'prepare_demo_target',
+           'split_train_val', 'write_coco_glyphs', 'write_cub2010', 'write_cub2011',
+           'write_image_folder']

@@ -22,15 +22,17 @@ def training_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument('config', help='training config')
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: work_dirs/<config name>)')
-    parser.add_argument('--data-root', help="dataset folder; sets every dataloader's data_root "
-                        "(and moves an evaluator's ann_file under the old root along)")
+    parser.add_argument('--data-root', help="dataset folder; sets every dataloader's data_root, "
+                        'inside wrappers such as HeldOutSplit the wrapped dataset\'s (and moves '
+                        "an evaluator's ann_file under the old root along)")
     parser.add_argument('--load-from', help='initialize the model from this checkpoint')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CHECKPOINT, or without a value from the last '
                         'checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true', help='mixed-precision training')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help="scale the LR to the actual batch size (config's auto_scale_lr)")
+    parser.add_argument('--auto-scale-lr', action=argparse.BooleanOptionalAction, default=True,
+                        help="scale the config's LR, meant for its auto_scale_lr.base_batch_size, "
+                        'linearly to the total batch run (default; --no-auto-scale-lr keeps it)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -52,9 +54,14 @@ def runner_from_args(args: argparse.Namespace) -> Runner:
 
 
 def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = None,
-                 resume: str | None = None, amp: bool = False, auto_scale_lr: bool = False,
+                 resume: str | None = None, amp: bool = False, auto_scale_lr: bool = True,
                  cfg_options: dict | None = None) -> Runner:
-    """Apply the command-line choices to ``cfg`` and build its runner (``runner_type`` honoured)."""
+    """Apply the command-line choices to ``cfg`` and build its runner (``runner_type`` honoured).
+
+    ``auto_scale_lr``: if the config gives ``auto_scale_lr.base_batch_size`` (the total batch its
+    LR is meant for), mmengine scales the LR linearly to the total batch run; ``False`` keeps the
+    config's LR. The log says which, with both batches and LRs.
+    """
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
@@ -67,25 +74,48 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     if amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if auto_scale_lr:
-        if 'auto_scale_lr' not in cfg:
-            raise ValueError('--auto-scale-lr: the config has no auto_scale_lr '
-                             '(base_batch_size) entry')
-        cfg.auto_scale_lr.enable = True
+    # On by default: an LR meant for 2,048 images run on one process at 64 made a resumed run
+    # diverge. mmdet's base schedules say enable=False, so the config's own flag is not asked.
+    scaling = cfg.get('auto_scale_lr') or {}
+    if 'base_batch_size' in scaling:
+        scaling.enable = auto_scale_lr
     if launcher != 'none' and not torch.cuda.is_available():
         _adapt_distributed_to_cpu(cfg)
-    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    if 'base_batch_size' in scaling and cfg.get('train_dataloader') is not None:
+        _log_lr_scaling(cfg, runner.world_size)
+    return runner
+
+
+def _log_lr_scaling(cfg: Config, world_size: int):
+    """One line: the config's LR and its batch, the batch run, and the LR training will use
+    (mmengine scales the optimizer's groups when ``train()`` builds it)."""
+    base = cfg.auto_scale_lr.base_batch_size
+    per_process = cfg.train_dataloader.batch_size
+    total = world_size * per_process
+    lr = cfg.optim_wrapper.get('optimizer', {}).get('lr')
+    lr_text = 'LR' if lr is None else f'LR {lr:g}'
+    if cfg.auto_scale_lr.enable:
+        after = f'x{total / base:g}' if lr is None else f'{lr * total / base:g}'
+        print_log(f'auto_scale_lr: {lr_text} is meant for a total batch of {base}; this run has '
+                  f'{world_size} x {per_process} = {total}: {lr_text} -> {after} '
+                  '(--no-auto-scale-lr keeps it)', logger='current')
+    else:
+        print_log(f'auto_scale_lr off: {lr_text}, meant for a total batch of {base}, is kept for '
+                  f'this run\'s {world_size} x {per_process} = {total}', logger='current')
 
 
 def _set_data_root(cfg: Config, data_root: str):
-    """Point every dataloader's dataset at ``data_root``; an evaluator's ``ann_file`` under a
-    dataset's old root (mmdet's ``CocoMetric`` reads the annotations itself, e.g.
-    ``data/coco/annotations/instances_val2017.json``) moves along, and the log says so."""
+    """Point every dataloader's dataset (inside a wrapper, the wrapped one) at ``data_root``; an
+    evaluator's ``ann_file`` under a dataset's old root (mmdet's ``CocoMetric`` reads the
+    annotations itself, e.g. ``data/coco/annotations/instances_val2017.json``) moves along, and
+    the log says so."""
     old_roots = set()
     for name in _DATALOADERS:
         if cfg.get(name) is not None:
-            old_roots.add(cfg[name].dataset.get('data_root'))
-            cfg[name].dataset.data_root = data_root
+            for dataset in _innermost_datasets(cfg[name].dataset):
+                old_roots.add(dataset.get('data_root'))
+                dataset.data_root = data_root
     old_roots.discard(None)
     groups = [cfg.get(name) for name in ('val_evaluator', 'test_evaluator')]
     evaluators = [e for g in groups for e in (g if isinstance(g, list) else [g])]
@@ -97,6 +127,16 @@ def _set_data_root(cfg: Config, data_root: str):
             evaluator.ann_file = osp.join(data_root, ann_file[len(old):].lstrip('/'))
             print_log(f'--data-root: evaluator ann_file {ann_file} -> {evaluator.ann_file}',
                       logger='current')
+
+
+def _innermost_datasets(dataset: dict) -> list:
+    """The datasets that read files: inside wrappers (``HeldOutSplit``, ``RepeatDataset``:
+    ``dataset=``; ``ConcatDataset``: ``datasets=``), which take no ``data_root`` themselves."""
+    if isinstance(dataset.get('dataset'), dict):
+        return _innermost_datasets(dataset.dataset)
+    if isinstance(dataset.get('datasets'), (list, tuple)):
+        return [d for inner in dataset.datasets for d in _innermost_datasets(inner)]
+    return [dataset]
 
 
 def _adapt_distributed_to_cpu(cfg: Config):

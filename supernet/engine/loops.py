@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import copy
+import logging
 from itertools import islice
 
 from mmengine.dist import get_world_size
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import LOOPS
 from mmengine.runner import ValLoop
@@ -39,6 +41,7 @@ class AllocationValLoop(ValLoop):
         self.allocations = list(allocations)
         self.bn_recalibration_batches = bn_recalibration_batches
         self._bn_loader = None
+        self._warned_short = False
         self.last_results = {}  # name -> (depths, metrics) of the latest run
 
     def run(self) -> dict:
@@ -53,8 +56,13 @@ class AllocationValLoop(ValLoop):
                 depths = named_allocation(supernet.space, allocation)
                 prefix = allocation if isinstance(allocation, str) else format_allocation(depths)
                 supernet.set_allocation(depths)
+                recalibrated = ''
                 if self.bn_recalibration_batches:
-                    self._recalibrate_bn()
+                    count = self._recalibrate_bn()
+                    recalibrated = f', BatchNorm statistics from {count} training batches'
+                # the (val) lines that follow and the '<name>/' metrics are this allocation's
+                print_log(f"validating allocation '{prefix}': depths {tuple(depths)}{recalibrated}",
+                          logger='current')
                 self.val_loss.clear()
                 for idx, data_batch in enumerate(self.dataloader):
                     self.run_iter(idx, data_batch)
@@ -81,4 +89,11 @@ class AllocationValLoop(ValLoop):
         count = recalibrate_bn(model, batches, lambda batch: model(
             **model.data_preprocessor(batch, False), mode='tensor'),
             across_ranks=get_world_size() > 1)
+        if count < self.bn_recalibration_batches and not self._warned_short:
+            # the loader and so the shortfall are the same at every validation: said once
+            print_log(f'AllocationValLoop: bn_recalibration_batches={self.bn_recalibration_batches}'
+                      f' but the training set gives only {count} batches; each allocation\'s '
+                      'BatchNorm statistics come from those', logger='current',
+                      level=logging.WARNING)
+            self._warned_short = True
         return count
