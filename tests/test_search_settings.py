@@ -6,8 +6,9 @@ from mmengine.config import Config
 import transfer
 from search.settings import TRANSFER_METHODS, SearchSettings
 
-FULL = dict(finetune_epochs=3, budget=dict(kind='reweighted', limit=9.5), beam=2, beyond_max=1,
-            transfer_method='tli', evaluator=dict(type='detection', num_recal_batches=4))
+FULL = dict(finetune_epochs=3, budget=dict(kind='reweighted', limit=9.5), beam=2,
+            tie_tolerance=0.01, input_shape=(3, 800, 1333), beyond_max=1, transfer_method='tli',
+            evaluator=dict(type='detection', num_recal_batches=4))
 
 
 def test_every_setting_comes_from_the_config():
@@ -34,6 +35,9 @@ def test_every_setting_comes_from_the_config():
     (dict(transfer_method='copy'), r"search_cfg.transfer_method='copy': allowed 'dpiat', 'hmt', "
                                    r"'tli'"),
     (dict(evaluator=[1]), r'search_cfg.evaluator=\[1\]: allowed a dict'),
+    (dict(tie_tolerance=-0.1), r'search_cfg.tie_tolerance=-0.1: allowed a real number >= 0'),
+    (dict(input_shape=(800, 1333)), r'search_cfg.input_shape=\(800, 1333\): allowed None or '
+                                    r'\(C, H, W\)'),
 ])
 def test_bad_settings_name_the_key_the_value_and_what_is_allowed(search_cfg, message):
     with pytest.raises(ValueError, match=message):

@@ -68,3 +68,18 @@ def test_cli_writes_checkpoint_and_report(tmp_path, capsys):
     torch.testing.assert_close(read_state_dict(out)['conv1.weight'], expected)
     with pytest.raises(ValueError, match="timm has no model 'resnet_nope'"):
         transfer_tool.main(['timm:resnet_nope', str(cfg), '--out', str(out)])
+
+
+def test_cli_reads_the_projects_training_checkpoints(tmp_path):
+    # what SafeCheckpointRunner writes: numpy scalars in meta and a plain message hub
+    import numpy as np
+    source = randomize(timm.create_model('resnet10t', num_classes=10))
+    torch.save({'state_dict': source.state_dict(),
+                'meta': {'seed': np.int64(0), 'epoch': np.int64(3), 'lr': np.float64(0.1)},
+                'message_hub': {'log_scalars': {'train/loss': {'log_history': [1.0]}}}},
+               tmp_path / 'epoch_3.pth')
+    out = tmp_path / 'dst.pth'
+    transfer_tool.main(['timm:resnet10t', 'timm:resnet14t', '--src-ckpt',
+                        str(tmp_path / 'epoch_3.pth'), '--num-classes', '10', '--out', str(out)])
+    torch.testing.assert_close(read_state_dict(out)['conv1.0.weight'],
+                               source.conv1[0].weight.detach())
