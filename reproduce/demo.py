@@ -23,6 +23,7 @@ import torch
 from mmengine.config import Config
 
 from common.checkpoint import atomic_write_text
+from common.lock import WorkDirLock
 from search.pipeline import run_search
 from search.plan import set_supernet_checkpoint
 from supernet.datasets import prepare_demo_source, prepare_demo_target
@@ -42,6 +43,11 @@ def run_demo(work_dir='work_dirs/demo', data_root='data/demo', config_dir='confi
     if work_dir.exists() and any(work_dir.iterdir()) and not resume:
         raise FileExistsError(f'{work_dir} holds an earlier demo run: pass --resume to continue '
                               'it, or another --work-dir')
+    with WorkDirLock(work_dir):
+        return _run_demo(work_dir, data_root, config_dir, budget, say)
+
+
+def _run_demo(work_dir: Path, data_root: Path, config_dir: Path, budget: int, say) -> dict:
     say('1/5 demo data')
     source = prepare_demo_source(data_root / 'fashion_mnist')
     target = prepare_demo_target(data_root / 'digits_cub')

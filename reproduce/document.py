@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from common.checkpoint import atomic_write_text
+from common.lock import WorkDirLock
 from supernet.engine.progress import progress
 
 from . import architecture, hetero, inheritance, receptive_field, searches, trajectory
@@ -44,8 +45,14 @@ def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_r
             target fine-tuning, the search log's evaluations and the child fine-tunes.
         config_dir: the repository's ``configs/`` folder (the demo configs are read from it).
     """
+    with WorkDirLock(out_dir):  # a second report into the same folder is refused at once
+        return _run_report(settings, Path(out_dir), seed, supernet, data_root, command, resume,
+                           config_dir)
+
+
+def _run_report(settings, out_dir: Path, seed, supernet, data_root, command, resume,
+                config_dir) -> dict:
     start = time.perf_counter()
-    out_dir = Path(out_dir)
     run_key = dict(settings=settings.to_dict(), seed=seed,
                    supernet=None if supernet is None else str(supernet))
     work_dir = _work_dir(out_dir / 'work', run_key, resume)

@@ -4,14 +4,15 @@ the target, a classifier on CUB, a detector on COCO. Same options as train_super
     python tools/train.py configs/classification/cub2011_transfer_r50.py --data-root data/CUB_200_2011
     bash tools/dist_train.sh CONFIG 8   # with TRAIN_SCRIPT=tools/train.py
 """
+from common.cli import run_cli
 from supernet.engine.launch import runner_from_args, training_parser
 
 
-def main():
+def main(argv=None):
     parser = training_parser('Train or fine-tune a model from a config')
     parser.add_argument('--test', action='store_true',
                         help="evaluate on the config's test set after training")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     runner = runner_from_args(args)
     runner.train()
     if args.test:
@@ -19,4 +20,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

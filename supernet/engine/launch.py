@@ -37,6 +37,8 @@ def training_parser(description: str) -> argparse.ArgumentParser:
                         help='override config entries, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch for torchrun)')
+    parser.add_argument('--debug', action='store_true',
+                        help='tracebacks instead of one-line errors')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser
 
