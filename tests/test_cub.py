@@ -115,12 +115,12 @@ def test_data_root_reaches_the_dataset_inside_a_wrapper(tmp_path):
     inner dataset reads the new root, the wrapper gets no data_root it does not take."""
     from mmengine.config import Config
 
-    from supernet.engine.launch import _set_data_root
+    from supernet.engine.launch import set_data_root
     images, labels = load_digits()
     root = write_cub2011(tmp_path / 'digits', images[:60], labels[:60],
                          np.arange(60) % 4 != 0, DIGITS_CLASSES)
     cfg = Config.fromfile(ROOT / 'configs/demo/search_digits.py')
-    _set_data_root(cfg, str(root))
+    set_data_root(cfg, str(root))
     parts = []
     for loader in ('train_dataloader', 'val_dataloader'):
         assert cfg[loader].dataset.type == 'HeldOutSplit'
@@ -135,7 +135,7 @@ def test_data_root_reaches_the_dataset_inside_a_wrapper(tmp_path):
         type='ConcatDataset', datasets=[
             dict(type='RepeatDataset', times=2, dataset=dict(type='CUB', data_root='old')),
             dict(type='CUB', data_root='old')]))))
-    _set_data_root(nested, 'new')
+    set_data_root(nested, 'new')
     inner = nested.train_dataloader.dataset.datasets
     assert [inner[0].dataset.data_root, inner[1].data_root] == ['new', 'new']
     assert 'data_root' not in nested.train_dataloader.dataset and 'data_root' not in inner[0]

@@ -16,7 +16,7 @@ from mmengine.config import Config
 
 from common.batchnorm import batchnorms
 from common.checkpoint import atomic_save, load_checkpoint_safely
-from search import SearchLog, greedy_search
+from search import ComplexityCounter, SearchLog, greedy_search
 from search.detection import DetectionEvaluator
 from supernet import build_backbone
 from supernet.datasets import write_coco_glyphs
@@ -184,6 +184,10 @@ def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
            .splitlines()]
     assert log[0]['meta']['evaluator'] == dict(type='detection', num_recal_batches=1,
                                                recalibrate='auto')
+    # FLOPs counted at the detector's input (the val pipeline resizes to 128 px), not 224 px
+    counter = ComplexityCounter('resnet_bottleneck_demo', (3, 128, 128))
+    assert all(r['flops'] == counter.flops(r['allocation']) for r in log[1:])
+    assert not list((tmp_path / 'search').glob('epoch_*.pth'))
     assert (tmp_path / 'search/result.json').exists()
 
 

@@ -33,8 +33,7 @@ def setup(tmp_path_factory):
 
 
 def options(data, finetune_epochs):
-    return ['--cfg-options', f'train_dataloader.dataset.dataset.data_root={data}',
-            f'val_dataloader.dataset.dataset.data_root={data}',
+    return ['--data-root', str(data), '--cfg-options',
             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
             'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
             'train_dataloader.batch_size=32', 'val_cfg.bn_recalibration_batches=2',
@@ -64,6 +63,8 @@ def test_search_writes_log_result_and_plot_and_resumes(setup):
     lines = (work / 'search_log.jsonl').read_text().splitlines()
     assert json.loads(lines[0])['meta']['finetune_epochs'] == 1 and len(lines) == 1 + 8
     assert (work / 'chain.png').stat().st_size > 0 and (work / 'finetuned.pth').exists()
+    # the runner's own checkpoints (weights + optimizer) go once finetuned.pth holds the result
+    assert not list(work.glob('epoch_*.pth')) and not (work / 'last_checkpoint').exists()
     # The fine-tuned super-network records its space: the children the search scored can be
     # cut out of it without --space.
     export_child(work / 'finetuned.pth', result['best']['allocation'], tmp / 'scored.pth')

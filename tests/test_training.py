@@ -21,7 +21,7 @@ from common.checkpoint import UnsafeCheckpointError, atomic_save, load_checkpoin
 from supernet import get_space
 from supernet.datasets import load_digits, load_fashion_mnist, prepare_demo_source
 from supernet.engine import sample_allocation
-from supernet.engine.launch import _set_data_root, build_runner, runner_from_args, training_parser
+from supernet.engine.launch import set_data_root, build_runner, runner_from_args, training_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / 'configs/demo/supernet_resnet_fashion.py'
@@ -237,7 +237,7 @@ def write_imagenet_subset(root, lists: bool):
 def test_imagenet_config_reads_either_layout_of_a_class_subset(tmp_path, lists):
     expected = write_imagenet_subset(tmp_path / 'imagenet', lists)
     cfg = Config.fromfile(ROOT / 'configs/supernet/resnet_bottleneck_imagenet.py')
-    _set_data_root(cfg, str(tmp_path / 'imagenet'))  # what --data-root does
+    set_data_root(cfg, str(tmp_path / 'imagenet'))  # what --data-root does
     for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
                           ('test_dataloader', 'val')):
         dataset = DATASETS.build(cfg[loader].dataset)

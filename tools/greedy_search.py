@@ -46,6 +46,8 @@ def parse_args(argv=None):
                         "may grow past the super-network's depth, initialized by transfer")
     parser.add_argument('--transfer-method', choices=TRANSFER_METHODS,
                         help='search_cfg.transfer_method: how those blocks are initialized')
+    parser.add_argument('--data-root', help="target dataset folder; sets every dataloader's "
+                        'data_root (inside wrappers such as HeldOutSplit, the wrapped one)')
     parser.add_argument('--work-dir', help='default: work_dirs/<config name>')
     parser.add_argument('--resume', action='store_true',
                         help='continue a search (and its fine-tuning) from the work dir')
@@ -88,7 +90,10 @@ def main(argv=None):
     from mmengine.utils import import_modules_from_strings
 
     from search.pipeline import run_search  # mmengine's Runner, mmdet
+    from supernet.engine.launch import set_data_root
     import_modules_from_strings(**cfg.get('custom_imports', {}))
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
     result = run_search(cfg, resume=args.resume, launcher=args.launcher)
     best = result.best
     print('chain: ' + result.format_chain())

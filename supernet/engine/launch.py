@@ -68,7 +68,7 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
     if data_root:
-        _set_data_root(cfg, data_root)
+        set_data_root(cfg, data_root)
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif resume:
@@ -107,7 +107,7 @@ def _log_lr_scaling(cfg: Config, world_size: int):
                   f'this run\'s {world_size} x {per_process} = {total}', logger='current')
 
 
-def _set_data_root(cfg: Config, data_root: str):
+def set_data_root(cfg: Config, data_root: str):
     """Point every dataloader's dataset (inside a wrapper, the wrapped one) at ``data_root``; an
     evaluator's ``ann_file`` under a dataset's old root (mmdet's ``CocoMetric`` reads the
     annotations itself, e.g. ``data/coco/annotations/instances_val2017.json``) moves along, and
