@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import os
 import os.path as osp
 import warnings
@@ -69,7 +70,6 @@ def _check_supernet_tensors(checkpoint: str, state: dict, space, prefix: str):
                          f'are missing or of another shape (e.g. {prefix}{wrong[0]})')
 
 
-
 def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
                progress: bool = True) -> SearchResult:
     """Check, fine-tune (optional), search, and write the search files into ``cfg.work_dir``,
@@ -80,6 +80,7 @@ def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
     with WorkDirLock(cfg.work_dir) if writer else contextlib.nullcontext():
         plan = check_search(cfg, resume)
         budget, counter = check_models(cfg, plan)
+        plan = dataclasses.replace(plan, checkpoint_state={})  # checked; Pretrained loads it
         return _run_search(cfg, plan, budget, counter, resume, launcher, progress)
 
 
