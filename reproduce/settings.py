@@ -10,40 +10,45 @@ TRANSFER_PAIRS = (('resnet18/4', 'resnet10x3/8'), ('resnet18/4', 'resnet(2,2,8,2
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Sizes of every step. ``FULL`` is the default run, ``REDUCED`` the test's.
-
-    Source super-network (Fashion-MNIST, ``configs/demo/supernet_resnet_fashion.py``):
-        source_train_per_class, source_val_per_class: images written per class.
-        supernet_iters, supernet_batch: training iterations and batch (skipped with a given
-            checkpoint).
-    Target (digits, ``configs/demo/search_digits.py`` and ``finetune_child_digits.py``):
-        target_images: first N training (and test) images of the digits used; None: all.
-        target_finetune_epochs: super-network fine-tuning on the target before the search.
-        recal_batches: BatchNorm recalibration batches per search candidate.
-        budget: the size C (blocks) every search and the architecture study work at.
-        search_seeds: seeds of the random and evolutionary searches (``seed + i``).
-        architecture_count: allocations of size C fine-tuned for the Fig. 1 study.
-        child_epochs: fine-tuning epochs of every child (Fig. 1 and inheritance).
-    Heterogeneous transfer (in-memory tensors, ``reproduce.hetero``):
-        transfer_pairs, transfer_source_images, transfer_source_epochs, transfer_target_images,
-        transfer_test_images, transfer_epochs, transfer_size.
-    Effective receptive field: erf_images (digits averaged over), erf_size (input side).
-    """
+class _Source:
+    """Source super-network (Fashion-MNIST, ``configs/demo/supernet_resnet_fashion.py``):
+    images written per class, training iterations and batch (skipped with a given checkpoint)."""
     mode: str
     source_train_per_class: int = 2000
     source_val_per_class: int = 200
     supernet_iters: int = 600
     supernet_batch: int = 64
+
+
+@dataclass(frozen=True)
+class _Search(_Source):
+    """Target search (digits, ``configs/demo/search_digits.py``): ``target_images`` first N
+    training (and test) images of the digits used (None: all); super-network fine-tuning epochs on
+    the target before the search; BatchNorm recalibration batches per candidate; the size C
+    (blocks) every search and the architecture study work at; seeds of the random and
+    evolutionary searches (``seed + i``)."""
     target_images: int | None = None
     target_finetune_epochs: int = 8
     recal_batches: int = 8
     budget: int = 16
     search_seeds: int = 5
+
+
+@dataclass(frozen=True)
+class _Children(_Search):
+    """Child fine-tuning (``configs/demo/finetune_child_digits.py``): allocations of size C
+    fine-tuned for the Fig. 1 study, epochs of every child (Fig. 1 and inheritance), batch and
+    dataloader workers."""
     architecture_count: int = 6
     child_epochs: int = 8
     batch: int = 64
     num_workers: int = 1
+
+
+@dataclass(frozen=True)
+class _Transfer(_Children):
+    """Heterogeneous transfer (in-memory tensors, ``reproduce.hetero``): source -> target pairs,
+    source training images and epochs, target training and test images, target epochs, side."""
     transfer_pairs: tuple = TRANSFER_PAIRS
     transfer_source_images: int = 8000
     transfer_source_epochs: int = 2
@@ -51,6 +56,13 @@ class Settings:
     transfer_test_images: int = 600
     transfer_epochs: int = 3
     transfer_size: int = 24
+
+
+@dataclass(frozen=True)
+class Settings(_Transfer):
+    """Sizes of every step, one group per base class above (flat attributes, e.g.
+    ``settings.budget``). ``FULL`` is the default run, ``REDUCED`` the test's. Effective
+    receptive field: ``erf_images`` (digits averaged over), ``erf_size`` (input side)."""
     erf_images: int = 16
     erf_size: int = 64
 
