@@ -53,7 +53,9 @@ def _run_demo(work_dir: Path, data_root: Path, config_dir: Path, budget: int, sa
     target = prepare_demo_target(data_root / 'digits_cub')
 
     say('2/5 super-network on Fashion-MNIST (the source)')
-    supernet = _train_supernet(config_dir, work_dir / 'supernet', source)
+    supernet, top1 = _train_supernet(config_dir, work_dir / 'supernet', source)
+    say('    held-out top-1 (Fashion-MNIST test images): ' + ', '.join(
+        f'{name} child {value:.2f}%' for name, value in top1.items()))
 
     say(f'3/5 greedy search on the digits (the target), up to {budget} blocks')
     cfg = _config(config_dir, 'search', work_dir / 'search', 'fine-tune on the target')
@@ -75,7 +77,7 @@ def _run_demo(work_dir: Path, data_root: Path, config_dir: Path, budget: int, sa
     test_top1 = _finetune_and_test(config_dir, work_dir / 'child', target, best, child)
     summary = dict(allocation=list(best), chain=[list(r.allocation) for r in result.chain],
                    held_out_score=result.best.score, test_top1=test_top1,
-                   supernet=supernet, child=str(child))
+                   supernet=supernet, supernet_top1=top1, child=str(child))
     atomic_write_text(work_dir / 'demo.json', json.dumps(summary, indent=1))
     return summary
 
@@ -89,15 +91,20 @@ def _config(config_dir: Path, name: str, work_dir: Path, desc: str) -> Config:
     return cfg
 
 
-def _train_supernet(config_dir: Path, work_dir: Path, source: Path) -> str:
+def _train_supernet(config_dir: Path, work_dir: Path, source: Path) -> tuple:
+    """``(checkpoint, {'max': top-1, 'min': top-1})``: the deepest and the shallowest child on
+    the source's held-out images, each after BatchNorm recalibration."""
     cfg = _config(config_dir, 'supernet', work_dir, 'super-network')
     final = work_dir / f'iter_{cfg.train_cfg.max_iters}.pth'
-    if not final.exists():
+    saved = work_dir / 'validation.json'
+    if not (final.exists() and saved.exists()):
         resume = 'auto' if (work_dir / 'last_checkpoint').exists() else None
         runner = build_runner(cfg, data_root=str(source), resume=resume)
         runner.train()
-        summarize_validation(runner)
-    return str(final)
+        if not summarize_validation(runner):  # resumed after the last validation
+            runner.val()
+        atomic_write_text(saved, json.dumps(summarize_validation(runner)))
+    return str(final), json.loads(saved.read_text())
 
 
 def _finetune_and_test(config_dir: Path, work_dir: Path, target: Path, allocation,
