@@ -47,9 +47,14 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-@functools.lru_cache(maxsize=4)  # the writers read a split more than once; arrays are read-only
 def load_fashion_mnist(split: str = 'train', root: Path | str | None = None) -> tuple:
     """Fashion-MNIST ``split`` ('train': 60,000, 'test': 10,000) as (uint8 N×28×28, int64 N)."""
+    images, labels = _load_fashion_mnist(split, root)
+    return images, labels.copy()  # the images are read-only (frombuffer), so shared as they are
+
+
+@functools.lru_cache(maxsize=4)  # the writers read a split more than once
+def _load_fashion_mnist(split: str, root: Path | str | None) -> tuple:
     if split not in ('train', 'test'):
         raise ValueError(f"split={split!r}: allowed 'train', 'test'")
     root = Path(root or FASHION_MNIST_DIR)
@@ -62,7 +67,6 @@ def load_fashion_mnist(split: str = 'train', root: Path | str | None = None) -> 
             'or point FASHION_MNIST_DIR at a folder with the four *-ubyte.gz files.')
     images = _read_idx(images_path)
     labels = _read_idx(root / f'{prefix}-labels-idx1-ubyte.gz').astype(np.int64)
-    labels.flags.writeable = False
     return images, labels
 
 
