@@ -29,11 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-
 from tqdm import tqdm
 
 from search import kendall_tau, make_budget
-from search.engine import (finetune_child, preprocessed, recalibration_batches, unwrapped)
+from search.engine import finetune_child, preprocessed, recalibration_batches, unwrapped
 from search.evaluator import ClassificationEvaluator
 from search.pipeline import finetune_supernet, set_supernet_checkpoint
 from supernet.datasets import prepare_tops_target

@@ -3,8 +3,15 @@ the tops."""
 import numpy as np
 import pytest
 
-from supernet.datasets import (FASHION_MNIST_CLASSES, SPLIT_SOURCE_CLASSES, TARGET_PARTS,
-                               TOPS_CLASSES, CUBPart, prepare_demo_source, prepare_tops_target)
+from supernet.datasets import (
+    FASHION_MNIST_CLASSES,
+    SPLIT_SOURCE_CLASSES,
+    TARGET_PARTS,
+    TOPS_CLASSES,
+    CUBPart,
+    prepare_demo_source,
+    prepare_tops_target,
+)
 from supernet.datasets.embedded import tops_selection
 
 COUNTS = dict(train=3, search=4, rescore=5, test=2)

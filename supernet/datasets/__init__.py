@@ -2,14 +2,40 @@
 held-out validation split of a training set."""
 from .coco_glyphs import write_coco_glyphs
 from .cub import CUB2010, CUBPart, write_cub2010, write_cub2011
-from .embedded import (DIGITS_CLASSES, FASHION_MNIST_CLASSES, SPLIT_SOURCE_CLASSES, TARGET_PARTS,
-                       TOPS_CLASSES, load_digits, load_fashion_mnist, prepare_demo_source,
-                       prepare_demo_target, prepare_split_source, prepare_tops_target,
-                       write_image_folder)
+from .embedded import (
+                       DIGITS_CLASSES,
+                       FASHION_MNIST_CLASSES,
+                       SPLIT_SOURCE_CLASSES,
+                       TARGET_PARTS,
+                       TOPS_CLASSES,
+                       load_digits,
+                       load_fashion_mnist,
+                       prepare_demo_source,
+                       prepare_demo_target,
+                       prepare_split_source,
+                       prepare_tops_target,
+                       write_image_folder,
+)
 from .splits import held_out_split, split_train_val
 
-__all__ = ['CUB2010', 'CUBPart', 'DIGITS_CLASSES', 'FASHION_MNIST_CLASSES', 'SPLIT_SOURCE_CLASSES',
-           'TARGET_PARTS', 'TOPS_CLASSES', 'held_out_split', 'load_digits', 'load_fashion_mnist',
-           'prepare_demo_source', 'prepare_demo_target', 'prepare_split_source',
-           'prepare_tops_target', 'split_train_val',
-           'write_coco_glyphs', 'write_cub2010', 'write_cub2011', 'write_image_folder']
+__all__ = [
+                       'CUB2010',
+                       'DIGITS_CLASSES',
+                       'FASHION_MNIST_CLASSES',
+                       'SPLIT_SOURCE_CLASSES',
+                       'TARGET_PARTS',
+                       'TOPS_CLASSES',
+                       'CUBPart',
+                       'held_out_split',
+                       'load_digits',
+                       'load_fashion_mnist',
+                       'prepare_demo_source',
+                       'prepare_demo_target',
+                       'prepare_split_source',
+                       'prepare_tops_target',
+                       'split_train_val',
+                       'write_coco_glyphs',
+                       'write_cub2010',
+                       'write_cub2011',
+                       'write_image_folder',
+]
