@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 from mmengine.fileio import join_path, list_from_file
-from mmpretrain.datasets import BaseDataset
+from mmpretrain.datasets import CUB, BaseDataset
 from mmpretrain.registry import DATASETS
 
 
@@ -58,6 +58,40 @@ class CUB2010(BaseDataset):
             data_list.append(dict(img_path=join_path(self.img_prefix, relative),
                                   gt_label=int(number) - 1))
         return data_list
+
+
+@DATASETS.register_module()
+class CUBPart(CUB):
+    """One part of a CUB-200-2011 set whose ``parts.txt`` ("<image id> <part>") cuts it further
+    than ``train_test_split.txt`` does (e.g. :func:`~supernet.datasets.prepare_tops_target`:
+    train / search / rescore / test), so the split is on disk, not recomputed by the reader.
+
+    Args:
+        data_root (str): the CUB-200-2011 folder (``images.txt``, ..., ``parts.txt``).
+        part (str): a part named in ``parts.txt``; its images must lie in one CUB split.
+    """
+
+    def __init__(self, data_root: str, part: str, **kwargs):
+        parts = dict(line.split() for line in list_from_file(join_path(data_root, 'parts.txt'))
+                     if line.strip())
+        self.part_ids = {i for i, p in parts.items() if p == part}
+        if not self.part_ids:
+            raise ValueError(f'CUBPart: no image of part {part!r} in {data_root}/parts.txt '
+                             f'(parts: {sorted(set(parts.values()))})')
+        splits = dict(line.split() for line in
+                      list_from_file(join_path(data_root, 'train_test_split.txt')) if line.strip())
+        in_train = {splits[i] for i in self.part_ids}
+        if len(in_train) != 1:
+            raise ValueError(f'CUBPart: part {part!r} mixes CUB train and test images')
+        self.part = part
+        super().__init__(data_root=data_root, split='train' if in_train == {'1'} else 'test',
+                         **kwargs)
+
+    def load_data_list(self):
+        images = self._load_data_from_txt(self.ann_file)  # images.txt, keyed by id - 1
+        keep = {self.backend.join_path(self.img_prefix, images[int(i) - 1])
+                for i in self.part_ids}
+        return [info for info in super().load_data_list() if info['img_path'] in keep]
 
 
 def _save(path: Path, image: np.ndarray, size: int | None):

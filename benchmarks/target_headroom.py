@@ -1,0 +1,279 @@
+"""Does the target leave room to tell allocations and initialisations apart? (issue 16, item 1)
+
+    python benchmarks/target_headroom.py --supernet work_dirs/supernet_split/iter_600.pth
+    python benchmarks/target_headroom.py --supernet ... --seeds 0 1 2 --bootstrap 1000
+
+1. Fine-tunes the source super-network on the target with depth sampling (the search config's
+   schedule) and scores every allocation of C blocks with the search's evaluator (BatchNorm
+   recalibration on training batches, then the held-out 'search' part); one pass per allocation
+   gives both top-1 and mean log-likelihood.
+2. Prints, per metric, the bootstrap standard error (over the 'search' images) of the best
+   allocation's score, how many allocations lie within one standard error of it (also on fewer
+   search images), Kendall tau between the metrics, and how the search's pick fares when the
+   best few by each metric are re-scored on the second held-out part ('rescore': data that did
+   not choose them).
+3. Fine-tunes the best allocation and the space's default (ResNet-50's proportions) from
+   inherited weights (the source super-network, as tools/extract_subnet.py cuts them) and from
+   random init, for --child-epochs with the child config's data, once per seed, and prints test
+   top-1 (the 'test' part, touched by nothing else) as mean ± std over seeds, and the gap.
+"""
+import argparse
+import copy
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from tqdm import tqdm
+
+from search import kendall_tau, make_budget
+from search.engine import finetune_child, preprocessed, recalibration_batches, unwrapped
+from search.evaluator import ClassificationEvaluator
+from search.pipeline import finetune_supernet, set_supernet_checkpoint
+from supernet.datasets import prepare_tops_target
+from supernet.export import export_child
+
+
+class PerImageEvaluator(ClassificationEvaluator):
+    """The search's evaluator, also keeping the last candidate's per-image correctness and
+    log-likelihood of the true class (for both metrics and the bootstrap from one pass)."""
+
+    def _score(self, logits_and_labels) -> float:
+        correct, loglik = [], []
+        for logits, labels in logits_and_labels:
+            labels = labels.to(logits.device)
+            correct.append((logits.argmax(1) == labels).cpu())
+            loglik.append(-F.cross_entropy(logits, labels, reduction='none').cpu())
+        self.last = torch.cat(correct).numpy(), torch.cat(loglik).double().numpy()
+        return float(self.last[0].mean() if self.metric == 'accuracy' else self.last[1].mean())
+
+
+def build_evaluators(runner, cfg, num_recal_batches: int) -> dict:
+    """The search's evaluator on each held-out part ('search', 'rescore'), both recalibrating
+    on the same training batches."""
+    model = unwrapped(runner.model)
+    recal = list(preprocessed(model, recalibration_batches(runner, num_recal_batches)))
+    evaluators = {}
+    for part in ('search', 'rescore'):
+        loader = copy.deepcopy(cfg.val_dataloader)
+        loader.dataset.part = part
+        loader.update(persistent_workers=False,
+                      sampler=dict(type='DefaultSampler', shuffle=False, round_up=False))
+        loader = runner.build_dataloader(loader, seed=runner.seed)
+        evaluators[part] = PerImageEvaluator(model, recal, preprocessed(model, loader),
+                                             num_recal_batches)
+    return evaluators
+
+
+def score_frontier(evaluator, frontier: list) -> dict:
+    """Per-image records of every allocation in ``frontier``, as the exhaustive search scores
+    them, but through :meth:`~ClassificationEvaluator.evaluate_step`: allocations that agree on
+    stages 1-2 are the children of one parent (d1, d2, 1, 1), so the stem and the costly early
+    stages run (and recalibrate) once per (d1, d2) instead of once per allocation. Scores equal
+    the uncached ones up to float rounding (tests/test_search_evaluator.py)."""
+    groups = {}
+    for allocation in frontier:
+        groups.setdefault(allocation[:2] + (1,) * (len(allocation) - 2), []).append(allocation)
+    records = {}
+    with torch.no_grad(), tqdm(total=len(frontier), desc='all allocations') as bar:
+        for parent, children in groups.items():
+            if children == [parent]:  # nothing to share
+                evaluator(parent)
+                records[parent] = evaluator.last
+                bar.update()
+                continue
+            for child, _ in evaluator.evaluate_step(parent, children):
+                records[tuple(child)] = evaluator.last
+                bar.update()
+    return records
+
+
+def within_one_se(scores: np.ndarray, per_image: np.ndarray, bootstrap: int, seed: int) -> dict:
+    """Bootstrap over images (the same resamples for every allocation): the SE of the best
+    allocation's score and how many allocations score within one SE of it (the issue's
+    measure), and, paired, how many trail the best by less than the SE of their difference to
+    it (the differences share the images, so they vary less than two independent scores)."""
+    best = int(np.argmax(scores))
+    n = per_image.shape[1]
+    rng = np.random.default_rng(seed)
+    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(bootstrap)])
+    resampled = counts @ per_image.T / n  # (bootstrap, allocations)
+    se = float(np.std(resampled[:, best], ddof=1))
+    gaps = scores[best] - scores
+    paired_se = np.std(resampled[:, [best]] - resampled, axis=0, ddof=1)
+    others = np.arange(len(scores)) != best
+    return dict(best=best, se=se, within=int(np.sum(gaps[others] <= se)),
+                ties=int(np.sum(gaps[others] == 0)),
+                paired_within=int(np.sum(gaps[others] <= paired_se[others])),
+                median_paired_se=float(np.median(paired_se[others])))
+
+
+def rank_of(scores: np.ndarray, i: int) -> int:
+    return 1 + int(np.sum(scores > scores[i]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--supernet', required=True, help='source super-network checkpoint')
+    parser.add_argument('--search-config', default='configs/demo/search_tops.py')
+    parser.add_argument('--finetune-config', default='configs/demo/finetune_child_tops.py')
+    parser.add_argument('--work-dir', default='work_dirs/target_headroom')
+    parser.add_argument('--budget', type=int, default=16, help='blocks of every allocation')
+    parser.add_argument('--finetune-epochs', type=int, default=None,
+                        help="super-network epochs on the target (default: the config's)")
+    parser.add_argument('--child-epochs', type=int, default=8,
+                        help="child fine-tuning epochs (the report's standard: 8)")
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                        help='child fine-tuning seeds; the first also seeds the super-network')
+    parser.add_argument('--bootstrap', type=int, default=1000)
+    parser.add_argument('--rescore-top', type=int, default=10,
+                        help='re-score the best N allocations by each metric on the rescore part')
+    parser.add_argument('--subsets', type=int, nargs='*', default=[250, 500, 1000],
+                        help='also count within 1 SE on N randomly drawn search images')
+    parser.add_argument('--skip-children', action='store_true')
+    args = parser.parse_args()
+    print('command:', shlex.join([sys.executable] + sys.argv))
+    print('seeds:', args.seeds, '| bootstrap resamples:', args.bootstrap)
+    work = Path(args.work_dir)
+    timings = {}
+
+    cfg = Config.fromfile(args.search_config)
+    prepare_tops_target(cfg.train_dataloader.dataset.data_root)
+    cfg.work_dir = str(work / 'target_supernet')
+    cfg.log_level = 'WARNING'
+    cfg.randomness = dict(seed=args.seeds[0])
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
+    if args.finetune_epochs is not None:
+        cfg.search_cfg.finetune_epochs = args.finetune_epochs
+    epochs = cfg.search_cfg.finetune_epochs
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=epochs,
+                                eta_min=1e-3)]
+    set_supernet_checkpoint(cfg, args.supernet)
+    start = time.perf_counter()
+    with torch.enable_grad():
+        runner = finetune_supernet(cfg)  # reuses work_dir/finetuned.pth when there
+    timings['target fine-tuning'] = time.perf_counter() - start
+
+    evaluators = build_evaluators(runner, cfg, cfg.search_cfg.evaluator.num_recal_batches)
+    space = evaluators['search'].backbone.space
+    frontier = make_budget(space, 'blocks', args.budget, counter=False).frontier()
+    start = time.perf_counter()
+    records = score_frontier(evaluators['search'], frontier)
+    timings['exhaustive search'] = time.perf_counter() - start
+    correct = np.stack([records[a][0] for a in frontier]).astype(np.float64)
+    loglik = np.stack([records[a][1] for a in frontier])
+    n_search = correct.shape[1]
+    np.savez_compressed(work / 'per_image.npz', allocations=np.array(frontier), correct=correct,
+                        loglik=loglik)
+    print(f'\ntarget: {cfg.train_dataloader.dataset.data_root} | super-network fine-tuned '
+          f'{epochs} epochs | {len(frontier)} allocations of C = {args.budget} blocks in '
+          f'{space.name} | recalibration: {cfg.search_cfg.evaluator.num_recal_batches} '
+          f'training batches | {n_search} search images')
+    print(f'exhaustive search: {timings["exhaustive search"]:.0f} s '
+          f'({timings["exhaustive search"] / len(frontier):.2f} s per allocation; stem and '
+          'stages 1-2 shared by allocations that agree on them)')
+    summary = dict(command=sys.argv, seeds=args.seeds, allocations=len(frontier),
+                   n_search=n_search)
+    scores, stats = {}, {}
+    for metric, per_image in (('top-1', correct), ('log-likelihood', loglik)):
+        scores[metric] = per_image.mean(1)
+        stats[metric] = within_one_se(scores[metric], per_image, args.bootstrap, args.seeds[0])
+    # Re-scoring: the best few by either metric, judged on images that did not choose them.
+    shortlist = sorted({frontier[i] for metric in scores
+                        for i in np.argsort(-scores[metric])[:args.rescore_top]})
+    start = time.perf_counter()
+    rescored = {}
+    with torch.no_grad():
+        for allocation in shortlist:
+            evaluators['rescore'](allocation)
+            rescored[allocation] = evaluators['rescore'].last
+    timings['re-scoring'] = time.perf_counter() - start
+    n_rescore = len(next(iter(rescored.values()))[0])
+    print(f're-scoring: the best {args.rescore_top} by each metric ({len(shortlist)} '
+          f'allocations) on {n_rescore} rescore images, {timings["re-scoring"]:.0f} s')
+    for k, (metric, search) in enumerate(scores.items()):
+        best, st = stats[metric]['best'], stats[metric]
+        scale = 100 if metric == 'top-1' else 1
+        share = 100 * st['within'] / len(frontier)
+        print(f'\n[{metric}] best on search: {frontier[best]} = {scale * search[best]:.3f} '
+              f'(median {scale * np.median(search):.3f}, worst {scale * search.min():.3f})')
+        print(f'  bootstrap SE of the best score: {scale * st["se"]:.3f}; within 1 SE: '
+              f'{st["within"]} of {len(frontier)} ({share:.1f} %; criterion <= 2 %: '
+              f'{"PASS" if share <= 2 else "MISS"}); exact ties with the best: {st["ties"]}')
+        paired_se = scale * st['median_paired_se']
+        print(f'  paired (SE of each difference to the best, median {paired_se:.3f}): '
+              f'{st["paired_within"]} trail it by at most one '
+              f'({100 * st["paired_within"] / len(frontier):.1f} %)')
+        for n in args.subsets:  # the same question on n of the search images (a random draw:
+            if n < n_search:      # the part is stored class by class)
+                keep = np.random.default_rng(args.seeds[0]).permutation(n_search)[:n]
+                per_image = (correct, loglik)[k][:, keep]
+                sub = within_one_se(per_image.mean(1), per_image, args.bootstrap, args.seeds[0])
+                print(f'  with {n} of the search images: SE {scale * sub["se"]:.3f}, within '
+                      f'1 SE {sub["within"]} ({100 * sub["within"] / len(frontier):.1f} %)')
+        again = np.array([rescored[a][k].mean() for a in shortlist])
+        pick = shortlist.index(frontier[best])
+        print(f'  the pick re-scored: {scale * again[pick]:.3f}, rank {rank_of(again, pick)} of '
+              f'the {len(shortlist)} re-scored (their best there: '
+              f'{shortlist[int(np.argmax(again))]} = {scale * again.max():.3f}); Kendall '
+              f'tau(search, rescore) over them = '
+              f'{kendall_tau([search[frontier.index(a)] for a in shortlist], again):+.3f}')
+        summary[metric] = dict(st, best=list(frontier[best]), best_score=float(search[best]),
+                               share=share, rescore_of_pick=float(again[pick]),
+                               rescore_rank=rank_of(again, pick), shortlist=len(shortlist))
+    tau = kendall_tau(scores['top-1'], scores['log-likelihood'])
+    print(f'\nKendall tau(top-1, log-likelihood) on search over {len(frontier)} allocations: '
+          f'{tau:+.3f}')
+    summary['tau_metrics'] = tau
+
+    if not args.skip_children:
+        summary['children'] = fine_tune_children(args, space, frontier, scores, work, timings)
+    print('\nseconds:', {k: round(v) for k, v in timings.items()})
+    summary['seconds'] = timings
+    (work / 'summary.json').write_text(json.dumps(summary, indent=1, default=str))
+
+
+def fine_tune_children(args, space, frontier, scores, work: Path, timings: dict) -> list:
+    best = frontier[int(np.argmax(scores['top-1']))]
+    picks = [best] + [a for a in (space.default_depths, frontier[len(frontier) // 2])
+                      if sum(a) == args.budget and a != best][:1]
+    print(f'\nchild fine-tuning: {args.child_epochs} epochs, {args.finetune_config}, test part; '
+          f'allocations {picks} (search best, then the default or the middle of the frontier)')
+    rows = []
+    start = time.perf_counter()
+    for allocation in picks:
+        init = str(work / f'child_{"-".join(map(str, allocation))}.pth')
+        export_child(args.supernet, allocation, init)
+        top1 = {}
+        for kind, checkpoint in (('inherited', init), ('random', None)):
+            top1[kind] = []
+            for seed in args.seeds:
+                cfg = Config.fromfile(args.finetune_config)
+                cfg.randomness = dict(seed=seed)
+                cfg.log_level = 'WARNING'
+                with torch.enable_grad():
+                    top1[kind].append(finetune_child(cfg, allocation, checkpoint,
+                                                     str(work / 'children'),
+                                                     epochs=args.child_epochs))
+                print(f'  {allocation} {kind:9s} seed {seed}: test top-1 {top1[kind][-1]:.2f}',
+                      flush=True)
+        gaps = np.array(top1['inherited']) - np.array(top1['random'])
+        row = dict(allocation=list(allocation), **top1, gap=gaps.tolist())
+        rows.append(row)
+        print(f'  {allocation}: inherited {np.mean(top1["inherited"]):.2f} ± '
+              f'{np.std(top1["inherited"], ddof=1):.2f} | random '
+              f'{np.mean(top1["random"]):.2f} ± {np.std(top1["random"], ddof=1):.2f} | gap '
+              f'{gaps.mean():+.2f} ± {gaps.std(ddof=1):.2f} (criteria: gap >= 10: '
+              f'{"PASS" if gaps.mean() >= 10 else "MISS"}; random <= 75: '
+              f'{"PASS" if np.mean(top1["random"]) <= 75 else "MISS"})')
+    timings['child fine-tuning'] = time.perf_counter() - start
+    return rows
+
+
+if __name__ == '__main__':
+    main()
