@@ -27,35 +27,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 from tqdm import tqdm
 
-from search import kendall_tau, make_budget
+from search import ClassificationEvaluator, crowd_at_the_top, kendall_tau, make_budget
 from search.engine import finetune_child, preprocessed, recalibration_batches, unwrapped
-from search.evaluator import ClassificationEvaluator
-from search.pipeline import finetune_supernet, set_supernet_checkpoint
+from search.pipeline import finetune_supernet
+from search.plan import set_supernet_checkpoint
 from supernet.datasets import prepare_tops_target
 from supernet.export import export_child
 
 
-class PerImageEvaluator(ClassificationEvaluator):
-    """The search's evaluator, also keeping the last candidate's per-image correctness and
-    log-likelihood of the true class (for both metrics and the bootstrap from one pass)."""
-
-    def _score(self, logits_and_labels) -> float:
-        correct, loglik = [], []
-        for logits, labels in logits_and_labels:
-            labels = labels.to(logits.device)
-            correct.append((logits.argmax(1) == labels).cpu())
-            loglik.append(-F.cross_entropy(logits, labels, reduction='none').cpu())
-        self.last = torch.cat(correct).numpy(), torch.cat(loglik).double().numpy()
-        return float(self.last[0].mean() if self.metric == 'accuracy' else self.last[1].mean())
-
-
 def build_evaluators(runner, cfg, num_recal_batches: int) -> dict:
     """The search's evaluator on each held-out part ('search', 'rescore'), both recalibrating
-    on the same training batches."""
+    on the same training batches; each keeps its last candidate's per-image records."""
     model = unwrapped(runner.model)
     recal = list(preprocessed(model, recalibration_batches(runner, num_recal_batches)))
     evaluators = {}
@@ -65,52 +50,21 @@ def build_evaluators(runner, cfg, num_recal_batches: int) -> dict:
         loader.update(persistent_workers=False,
                       sampler=dict(type='DefaultSampler', shuffle=False, round_up=False))
         loader = runner.build_dataloader(loader, seed=runner.seed)
-        evaluators[part] = PerImageEvaluator(model, recal, preprocessed(model, loader),
-                                             num_recal_batches)
+        evaluators[part] = ClassificationEvaluator(model, recal, preprocessed(model, loader),
+                                                   num_recal_batches)
     return evaluators
 
 
 def score_frontier(evaluator, frontier: list) -> dict:
     """Per-image records of every allocation in ``frontier``, as the exhaustive search scores
-    them, but through :meth:`~ClassificationEvaluator.evaluate_step`: allocations that agree on
-    stages 1-2 are the children of one parent (d1, d2, 1, 1), so the stem and the costly early
-    stages run (and recalibrate) once per (d1, d2) instead of once per allocation. Scores equal
-    the uncached ones up to float rounding (tests/test_search_evaluator.py)."""
-    groups = {}
-    for allocation in frontier:
-        groups.setdefault(allocation[:2] + (1,) * (len(allocation) - 2), []).append(allocation)
+    them, through :meth:`~ClassificationEvaluator.evaluate_all` (every shared prefix of blocks
+    runs once)."""
     records = {}
     with torch.no_grad(), tqdm(total=len(frontier), desc='all allocations') as bar:
-        for parent, children in groups.items():
-            if children == [parent]:  # nothing to share
-                evaluator(parent)
-                records[parent] = evaluator.last
-                bar.update()
-                continue
-            for child, _ in evaluator.evaluate_step(parent, children):
-                records[tuple(child)] = evaluator.last
-                bar.update()
+        for allocation, _ in evaluator.evaluate_all(frontier):
+            records[allocation] = evaluator.last_per_image
+            bar.update()
     return records
-
-
-def within_one_se(scores: np.ndarray, per_image: np.ndarray, bootstrap: int, seed: int) -> dict:
-    """Bootstrap over images (the same resamples for every allocation): the SE of the best
-    allocation's score and how many allocations score within one SE of it (the issue's
-    measure), and, paired, how many trail the best by less than the SE of their difference to
-    it (the differences share the images, so they vary less than two independent scores)."""
-    best = int(np.argmax(scores))
-    n = per_image.shape[1]
-    rng = np.random.default_rng(seed)
-    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(bootstrap)])
-    resampled = counts @ per_image.T / n  # (bootstrap, allocations)
-    se = float(np.std(resampled[:, best], ddof=1))
-    gaps = scores[best] - scores
-    paired_se = np.std(resampled[:, [best]] - resampled, axis=0, ddof=1)
-    others = np.arange(len(scores)) != best
-    return dict(best=best, se=se, within=int(np.sum(gaps[others] <= se)),
-                ties=int(np.sum(gaps[others] == 0)),
-                paired_within=int(np.sum(gaps[others] <= paired_se[others])),
-                median_paired_se=float(np.median(paired_se[others])))
 
 
 def rank_of(scores: np.ndarray, i: int) -> int:
@@ -175,14 +129,14 @@ def main():
           f'{space.name} | recalibration: {cfg.search_cfg.evaluator.num_recal_batches} '
           f'training batches | {n_search} search images')
     print(f'exhaustive search: {timings["exhaustive search"]:.0f} s '
-          f'({timings["exhaustive search"] / len(frontier):.2f} s per allocation; stem and '
-          'stages 1-2 shared by allocations that agree on them)')
+          f'({timings["exhaustive search"] / len(frontier):.2f} s per allocation; every '
+          'shared prefix of blocks runs once)')
     summary = dict(command=sys.argv, seeds=args.seeds, allocations=len(frontier),
                    n_search=n_search)
     scores, stats = {}, {}
     for metric, per_image in (('top-1', correct), ('log-likelihood', loglik)):
         scores[metric] = per_image.mean(1)
-        stats[metric] = within_one_se(scores[metric], per_image, args.bootstrap, args.seeds[0])
+        stats[metric] = crowd_at_the_top(per_image, args.bootstrap, args.seeds[0])
     # Re-scoring: the best few by either metric, judged on images that did not choose them.
     shortlist = sorted({frontier[i] for metric in scores
                         for i in np.argsort(-scores[metric])[:args.rescore_top]})
@@ -213,7 +167,7 @@ def main():
             if n < n_search:      # the part is stored class by class)
                 keep = np.random.default_rng(args.seeds[0]).permutation(n_search)[:n]
                 per_image = (correct, loglik)[k][:, keep]
-                sub = within_one_se(per_image.mean(1), per_image, args.bootstrap, args.seeds[0])
+                sub = crowd_at_the_top(per_image, args.bootstrap, args.seeds[0])
                 print(f'  with {n} of the search images: SE {scale * sub["se"]:.3f}, within '
                       f'1 SE {sub["within"]} ({100 * sub["within"] / len(frontier):.1f} %)')
         again = np.array([rescored[a][k].mean() for a in shortlist])

@@ -27,7 +27,7 @@ from .complexity import ComplexityCounter
 from .evaluator import ClassificationEvaluator
 from .greedy import greedy_search
 from .log import Record, SearchLog
-from .ranking import kendall_tau
+from .ranking import crowd_at_the_top, kendall_tau
 from .result import SearchResult
 from .transfer_candidates import TransferringEvaluator
 
@@ -44,7 +44,7 @@ def __getattr__(name):
 
 __all__ = [
     'BUDGET_KINDS', 'Budget', 'ClassificationEvaluator', 'ComplexityCounter', 'EvaluationCache',
-    'Record', 'SearchLog', 'SearchResult', 'TransferringEvaluator', 'evolution_search',
-    'exhaustive_search', 'greedy_search', 'kendall_tau', 'make_budget', 'random_search',
-    'recalibrate_bn', 'reweighting', 'split_train_val', *_LAZY,
+    'Record', 'SearchLog', 'SearchResult', 'TransferringEvaluator', 'crowd_at_the_top',
+    'evolution_search', 'exhaustive_search', 'greedy_search', 'kendall_tau', 'make_budget',
+    'random_search', 'recalibrate_bn', 'reweighting', 'split_train_val', *_LAZY,
 ]

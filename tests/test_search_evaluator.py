@@ -272,3 +272,51 @@ def test_interface_errors(digits):
     evaluator = ClassificationEvaluator(model, batches(xt, yt, 32, 2), batches(xv, yv, 32), 1)
     with pytest.raises(ValueError, match=r'child \(1, 1, 1, 1\) does not extend parent'):
         list(evaluator.evaluate_step((1, 2, 1, 1), [(1, 1, 1, 1)]))
+
+
+def test_evaluate_all_equals_uncached_and_shares_blocks(digits):
+    # All allocations of 7 blocks: the walk must give every one the plain score, once, with the
+    # stages' outputs that out_indices ask for and BatchNorm in the head.
+    model = Classifier(RESNET, out_indices=(1, 3), head_bn=True)
+    cached, plain = evaluators(model, digits, metric='loss')
+    frontier = [a for a in np.ndindex(*RESNET.max_depths) if sum(a) == 3]  # depths - 1 sum 3
+    frontier = [tuple(d + 1 for d in a) for a in frontier]
+    calls = []
+    for name in model.backbone.layer_names:
+        for block in getattr(model.backbone, name):
+            block.register_forward_hook(lambda m, args, out: calls.append(m))
+    got = dict(cached.evaluate_all(frontier + frontier[:3]))  # duplicates scored once
+    assert set(got) == set(frontier)
+    for allocation in frontier:
+        assert got[allocation] == pytest.approx(plain(allocation), rel=1e-5), allocation
+    # Cheaper than one run per allocation: blocks ran less than half as often (each distinct
+    # prefix once; counted per batch).
+    calls.clear()
+    dict(cached.evaluate_all(frontier))
+    walked = len(calls)
+    calls.clear()
+    dict(plain.evaluate_all(frontier))
+    assert walked < 0.5 * len(calls)
+
+
+def test_evaluate_all_on_mobilenet_with_fixed_layers(digits):
+    (xt, yt), (xv, yv) = digits
+    up = lambda x: F.interpolate(x, size=16, mode='bilinear', align_corners=False)  # noqa: E731
+    data = ((up(xt[:200]), yt[:200]), (up(xv[:100]), yv[:100]))
+    model = Classifier(MOBILE, out_indices=(7,))
+    cached, plain = evaluators(model, data)
+    allocations = [(1, 1, 1, 1, 1), (2, 1, 3, 1, 2), (2, 1, 3, 2, 1), (1, 2, 1, 1, 2)]
+    got = dict(cached.evaluate_all(allocations))
+    assert got == {a: plain(a) for a in allocations}
+
+
+def test_per_image_records_match_both_metrics(digits):
+    model = Classifier(RESNET)
+    accuracy, _ = evaluators(model, digits)
+    loss, _ = evaluators(model, digits, metric='loss')
+    top1 = accuracy((1, 2, 1, 1))
+    records = accuracy.last_per_image
+    assert len(records.correct) == len(digits[1][1])
+    assert records.correct.mean() == pytest.approx(top1)
+    assert records.loglik.mean() == pytest.approx(loss((1, 2, 1, 1)), rel=1e-9)
+    assert (records.loglik <= 0).all()
