@@ -7,7 +7,10 @@ Every search goes through :class:`EvaluationCache`. It accepts two kinds of eval
   ``(child, score)`` for every child, in any order, each as soon as it is done. The greedy search
   hands it a whole step, so it can share the work the children have in common (the stages before
   the one that grows: see :class:`search.evaluator.ClassificationEvaluator`). Each child must
-  contain the parent (``child[i] >= parent[i]`` for every stage) and differ from it.
+  contain the parent (``child[i] >= parent[i]`` for every stage) and differ from it;
+* an object that also has ``evaluate_all(allocations)``, a generator like ``evaluate_step`` for
+  any set of allocations (no parent): the baselines' batches go through it, so an exhaustive
+  search shares every common prefix of blocks.
 
 Each score is logged the moment it is yielded, so a search killed mid-step keeps what was done.
 
@@ -88,8 +91,11 @@ class EvaluationCache:
                 pending.append(a)
         if pending:
             step_fn = getattr(self.evaluate_fn, 'evaluate_step', None)
+            all_fn = getattr(self.evaluate_fn, 'evaluate_all', None)
             if parent is not None and step_fn is not None:
                 results = step_fn(tuple(parent), list(pending))
+            elif all_fn is not None and len(pending) > 1:
+                results = all_fn(list(pending))
             else:
                 results = ((a, self.evaluate_fn(a)) for a in pending)
             left = set(pending)

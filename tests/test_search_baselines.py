@@ -93,3 +93,30 @@ def test_kendall_tau_on_known_rankings():
         kendall_tau([1, 2, 3], [1, 2])
     with pytest.raises(ValueError, match='at least 2 common candidates, got 1'):
         kendall_tau({(1,): 1}, {(1,): 2, (2,): 3})
+
+
+class WholeBatchEvaluator:
+    """Scores like ``score`` but also has ``evaluate_all``; records what each call was given."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, allocation):
+        raise AssertionError('a batch of more than one should go through evaluate_all')
+
+    def evaluate_all(self, allocations):
+        self.batches.append(list(allocations))
+        for allocation in sorted(allocations):
+            yield allocation, float(allocation[2] - 2 * abs(allocation[0] - 2))
+
+
+def test_baselines_hand_whole_batches_to_evaluate_all(tmp_path):
+    evaluator = WholeBatchEvaluator()
+    exhaustive = exhaustive_search('resnet_basic', 7, evaluator, counter=False,
+                                   log=tmp_path / 'log.jsonl')
+    assert len(evaluator.batches) == 1 and len(evaluator.batches[0]) == len(exhaustive.history)
+    assert exhaustive.best.allocation == (2, 1, 3, 1)
+    # Later searches sharing the log ask for nothing already scored.
+    random_search('resnet_basic', 7, evaluator, num_evaluations=5, counter=False,
+                  log=tmp_path / 'log.jsonl')
+    assert len(evaluator.batches) == 1
