@@ -31,8 +31,8 @@ from torch import nn
 from supernet import build_backbone, get_space
 from supernet.export import child_backbone, load_supernet_checkpoint
 
-INPUTS = ('noise', 'digits', 'ones')
-DIGITS_MEAN, DIGITS_STD = 72.9, 90.0  # the demo configs' data_preprocessor
+INPUTS = ('noise', 'digits', 'tops', 'ones')
+DIGITS_MEAN, DIGITS_STD = 72.9, 90.0  # the demo configs' data_preprocessor (tops' too)
 
 
 def without_relu(model: nn.Module) -> nn.Module:
@@ -103,8 +103,9 @@ def erf_stats(erf: np.ndarray, center_radius: float | None = None) -> dict:
 
 def erf_inputs(kind: str, count: int, size: int, seed: int = 0) -> torch.Tensor:
     """``count`` inputs (count, 3, size, size): standard normal ``'noise'``, ``'ones'`` (the
-    paper's), or scikit-learn ``'digits'`` (the demo target) resized to ``size`` and normalised
-    as the demo configs do."""
+    paper's), scikit-learn ``'digits'`` (the digits demo's target) or Fashion-MNIST ``'tops'``
+    (the report's target, from its test split), resized to ``size`` and normalised as the demo
+    configs do."""
     if kind not in INPUTS:
         raise ValueError(f'input={kind!r}: allowed {INPUTS}')
     if count < 1 or size < 8:
@@ -114,10 +115,14 @@ def erf_inputs(kind: str, count: int, size: int, seed: int = 0) -> torch.Tensor:
         return torch.randn(count, 3, size, size, generator=generator)
     if kind == 'ones':
         return torch.ones(count, 3, size, size)
-    from supernet.datasets import load_digits
-    images, _ = load_digits()
+    from supernet.datasets import TOPS_CLASSES, load_digits, load_fashion_mnist
+    if kind == 'digits':
+        images, _ = load_digits()
+    else:  # the tops target's images: Fashion-MNIST's test split (never used for training)
+        images, labels = load_fashion_mnist('test')
+        images = images[np.isin(labels, TOPS_CLASSES)]
     pick = torch.randperm(len(images), generator=generator)[:count]
-    x = torch.from_numpy(images[pick.numpy()]).float().unsqueeze(1)       # (B, 1, 8, 8)
+    x = torch.from_numpy(images[pick.numpy()]).float().unsqueeze(1)       # (B, 1, h, w)
     x = nn.functional.interpolate(x, size=(size, size), mode='bilinear', align_corners=False)
     return ((x - DIGITS_MEAN) / DIGITS_STD).expand(-1, 3, -1, -1).contiguous()
 

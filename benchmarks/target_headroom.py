@@ -18,7 +18,6 @@
    top-1 (the 'test' part, touched by nothing else) as mean ± std over seeds, and the gap.
 """
 import argparse
-import copy
 import json
 import shlex
 import sys
@@ -30,35 +29,25 @@ import torch
 from mmengine.config import Config
 from tqdm import tqdm
 
-from search import ClassificationEvaluator, crowd_at_the_top, kendall_tau, make_budget
-from search.engine import finetune_child, preprocessed, recalibration_batches, unwrapped
+from search import crowd_at_the_top, kendall_tau, make_budget
+from search.engine import classification_evaluator, finetune_child
 from search.pipeline import finetune_supernet
 from search.plan import set_supernet_checkpoint
 from supernet.datasets import prepare_tops_target
 from supernet.export import export_child
 
 
-def build_evaluators(runner, cfg, num_recal_batches: int) -> dict:
+def build_evaluators(runner, num_recal_batches: int) -> dict:
     """The search's evaluator on each held-out part ('search', 'rescore'), both recalibrating
     on the same training batches; each keeps its last candidate's per-image records."""
-    model = unwrapped(runner.model)
-    recal = list(preprocessed(model, recalibration_batches(runner, num_recal_batches)))
-    evaluators = {}
-    for part in ('search', 'rescore'):
-        loader = copy.deepcopy(cfg.val_dataloader)
-        loader.dataset.part = part
-        loader.update(persistent_workers=False,
-                      sampler=dict(type='DefaultSampler', shuffle=False, round_up=False))
-        loader = runner.build_dataloader(loader, seed=runner.seed)
-        evaluators[part] = ClassificationEvaluator(model, recal, preprocessed(model, loader),
-                                                   num_recal_batches)
-    return evaluators
+    return {part: classification_evaluator(runner, num_recal_batches, val_dataset=dict(part=part))
+            for part in ('search', 'rescore')}
 
 
 def score_frontier(evaluator, frontier: list) -> dict:
     """Per-image records of every allocation in ``frontier``, as the exhaustive search scores
-    them, through :meth:`~ClassificationEvaluator.evaluate_all` (every shared prefix of blocks
-    runs once)."""
+    them, through :meth:`~search.ClassificationEvaluator.evaluate_all` (every shared prefix of
+    blocks runs once)."""
     records = {}
     with torch.no_grad(), tqdm(total=len(frontier), desc='all allocations') as bar:
         for allocation, _ in evaluator.evaluate_all(frontier):
@@ -113,7 +102,7 @@ def main():
         runner = finetune_supernet(cfg)  # reuses work_dir/finetuned.pth when there
     timings['target fine-tuning'] = time.perf_counter() - start
 
-    evaluators = build_evaluators(runner, cfg, cfg.search_cfg.evaluator.num_recal_batches)
+    evaluators = build_evaluators(runner, cfg.search_cfg.evaluator.num_recal_batches)
     space = evaluators['search'].backbone.space
     frontier = make_budget(space, 'blocks', args.budget, counter=False).frontier()
     start = time.perf_counter()

@@ -1,6 +1,7 @@
-"""What the report's sections share: settings, seed, folders, the demo configs with the report's
-overrides, the source super-network, the target-fine-tuned one with its search evaluator, and
-child fine-tunes (each run once, whichever section asks first).
+"""What the report's sections share: settings, seeds, folders, the demo configs with the report's
+overrides, the source super-network, per target seed the target-fine-tuned super-network with
+its evaluators (search part, rescore part), and child fine-tunes (each run once, whichever
+section asks first).
 """
 from __future__ import annotations
 
@@ -14,16 +15,16 @@ import torch
 from mmengine.config import Config
 
 from common.checkpoint import atomic_write_text, load_checkpoint_safely
-from supernet.datasets import prepare_demo_source, prepare_demo_target
+from supernet.datasets import prepare_split_source, prepare_tops_target
 from supernet.engine.launch import build_runner, summarize_validation
 from supernet.spaces import format_allocation
 
 from .settings import Settings
 
 CONFIGS = {  # under the configs folder of a clone (tools/report.py passes it)
-    'supernet': 'demo/supernet_resnet_fashion.py',  # source: Fashion-MNIST
-    'search': 'demo/search_digits.py',              # target super-network + search
-    'finetune': 'demo/finetune_child_digits.py',    # target child fine-tuning
+    'supernet': 'demo/supernet_resnet_fashion_split.py',  # source: Fashion-MNIST, no tops
+    'search': 'demo/search_tops.py',                      # target super-network + search
+    'finetune': 'demo/finetune_child_tops.py',            # target child fine-tuning
 }
 SPACE = 'resnet_bottleneck_demo'
 
@@ -33,9 +34,11 @@ class ReportContext:
 
     Args:
         settings: sizes (:data:`~reproduce.settings.FULL` or ``REDUCED``).
-        seed: every seed of the run (configs' ``randomness.seed``, searches, picks, inits).
+        seed: the first seed of the run (configs' ``randomness.seed``, searches, picks, inits);
+            the target seeds are ``seed, seed + 1, ...`` (``settings.seeds`` of them).
         work_dir: scratch folder for checkpoints and runner logs.
-        data_root: where the demo data are written (``fashion_mnist/``, ``digits_cub/``).
+        data_root: where the demo data are written (``fashion_split_source/``,
+            ``tops_cub/seed<k>/``: one draw of the target's images per target seed).
         supernet: a trained demo super-network checkpoint to reuse; ``None`` trains one.
         keep_supernet: where a super-network trained here is moved (default: left in
             ``work_dir/supernet``).
@@ -45,36 +48,44 @@ class ReportContext:
     def __init__(self, settings: Settings, seed: int, work_dir, data_root, supernet=None,
                  keep_supernet=None, config_dir='configs'):
         self.settings, self.seed = settings, seed
+        self.seeds = [seed + i for i in range(settings.seeds)]
         self.work_dir, self.data_root = Path(work_dir), Path(data_root)
         self.given_supernet, self.keep_supernet = supernet, keep_supernet
         self.config_dir = Path(config_dir)
         self.supernet_info: dict = {}
         # what a resumed run (tools/report.py --resume) took from the stopped one
-        self.reused = dict(supernet=False, target_finetuning=False, search_evaluations=0,
+        self.reused = dict(supernet=False, target_finetuning=0, search_evaluations=0,
                            child_finetunes=0)
         self._written: set = set()  # curve files this run wrote or has counted
+        self._targets: dict = {}  # target seed -> TargetRun
 
     # ------------------------------------------------------------------------------- data
     def prepare_data(self) -> dict:
         s = self.settings
-        source = prepare_demo_source(self.data_root / 'fashion_mnist', s.source_train_per_class,
-                                     s.source_val_per_class)
-        target = prepare_demo_target(self.data_root / 'digits_cub')
-        self.source_root, self.target_root = source, target
-        return dict(source=str(source), target=str(target))
+        source = prepare_split_source(self.data_root / 'fashion_split_source',
+                                      s.source_train_per_class, s.source_val_per_class)
+        self.source_root = source
+        self.target_roots = {seed: prepare_tops_target(self.data_root / 'tops_cub' / f'seed{seed}',
+                                                       *s.target_per_class, seed=seed)
+                             for seed in self.seeds}
+        return dict(source=str(source), target=str(self.data_root / 'tops_cub'),
+                    target_seeds=self.seeds)
 
     # ---------------------------------------------------------------------------- configs
-    def config(self, name: str, work_dir: str, desc: str | None = None) -> Config:
-        """A demo config with the report's data, sizes, seed and quiet logging."""
+    def config(self, name: str, work_dir: str, desc: str | None = None,
+               seed: int | None = None) -> Config:
+        """A demo config with the report's data, sizes, seed and quiet logging; target configs
+        read the target images drawn with ``seed`` (default: the run's first seed)."""
         path = self.config_dir / CONFIGS[name]
         if not path.exists():
             raise FileNotFoundError(f'{path} not found: config_dir must be the configs/ folder '
                                     'of a clone of the repository')
+        seed = self.seed if seed is None else seed
         cfg = Config.fromfile(str(path))
         s = self.settings
         cfg.work_dir = str(self.work_dir / work_dir)
         cfg.log_level = 'WARNING'  # the report shows tqdm bars instead of mmengine's lines
-        cfg.randomness = dict(seed=self.seed)
+        cfg.randomness = dict(seed=seed)
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='TqdmHook', desc=desc or work_dir)]
         loaders = [n for n in ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -86,11 +97,7 @@ class ReportContext:
             self._source_overrides(cfg)
         else:
             for loader in loaders:
-                dataset = cfg[loader].dataset
-                dataset = dataset.dataset if dataset.type == 'HeldOutSplit' else dataset
-                dataset.data_root = str(self.target_root)
-                if s.target_images:
-                    dataset.indices = s.target_images
+                cfg[loader].dataset.data_root = str(self.target_roots[seed])
             cfg.train_dataloader.batch_size = s.batch
         return cfg
 
@@ -150,27 +157,38 @@ class ReportContext:
         return str(path)
 
     # --------------------------------------------------------- target fine-tuned super-network
-    @cached_property
-    def target_search(self):
-        """``(runner, evaluator)``: the super-network fine-tuned on the target with depth sampling
-        (as ``tools/greedy_search.py`` does) and the classification evaluator its search uses
-        (BatchNorm recalibration + top-1 on a held-out part of the target's training split)."""
+    def target(self, seed: int | None = None) -> 'TargetRun':
+        """The super-network fine-tuned on the target drawn with ``seed`` (default: the first),
+        with depth sampling as ``tools/greedy_search.py`` does, and its evaluators: BatchNorm
+        recalibration on training batches, then the search metric on the 'search' part
+        (``search``) or on the 'rescore' part (``rescore``: data that chose nothing)."""
         from search.engine import classification_evaluator
         from search.pipeline import finetune_supernet
         from search.plan import set_supernet_checkpoint
+        seed = self.seed if seed is None else seed
+        if seed in self._targets:
+            return self._targets[seed]
         s = self.settings
-        cfg = self.config('search', 'target_supernet', desc='super-network on the target')
+        cfg = self.config('search', f'seed{seed}/target_supernet', seed=seed,
+                          desc=f'super-network on the target (seed {seed})')
         cfg.search_cfg.finetune_epochs = s.target_finetune_epochs
         cfg.search_cfg.evaluator.num_recal_batches = s.recal_batches
         cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True,
                                     T_max=s.target_finetune_epochs, eta_min=1e-3)]
         cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
-        self.reused['target_finetuning'] = (Path(cfg.work_dir) / 'finetuned.pth').exists()
+        if (Path(cfg.work_dir) / 'finetuned.pth').exists():
+            self.reused['target_finetuning'] += 1
         set_supernet_checkpoint(cfg, self.supernet)
         runner = finetune_supernet(cfg)  # loads finetuned.pth when it exists
         options = dict(cfg.search_cfg.evaluator)
         options.pop('type')
-        return runner, classification_evaluator(runner, **options)
+        evaluators = {part: classification_evaluator(runner, **options,
+                                                     val_dataset=dict(part=part))
+                      for part in ('search', 'rescore')}
+        target = TargetRun(seed, runner, evaluators, options.get('metric', 'accuracy'),
+                           self.work_dir / f'seed{seed}')
+        self._targets[seed] = target
+        return target
 
     @cached_property
     def source_evaluator(self):
@@ -183,17 +201,29 @@ class ReportContext:
         return evaluator_from_config(cfg, self.supernet, work_dir=cfg.work_dir)
 
     # ------------------------------------------------------------------- child fine-tuning
-    def finetune_curve(self, allocation, inherited: bool) -> list:
+    def finetune_curve(self, allocation, inherited: bool, seed: int | None = None) -> list:
         """Target test top-1 (%) after every epoch of fine-tuning the child of ``allocation``
-        from the source super-network's weights (``inherited``) or from random init. Runs once
-        per (allocation, init) and run, kept in ``work_dir/curves``; same data, schedule and
-        seed for all."""
-        from search.engine import finetune_child_curve
+        from the source super-network's weights (``inherited``) or from random init, on the
+        target drawn with ``seed`` (default: the first). Runs once per (allocation, init, seed)
+        and run, kept in ``work_dir/curves``; same data, schedule and seed for all."""
+        return self._finetuned(allocation, inherited, seed, curve=True)
+
+    def finetuned_top1(self, allocation, seed: int | None = None,
+                       inherited: bool = True) -> float:
+        """Target test top-1 (%) of the child of ``allocation`` fine-tuned from inherited
+        weights (or random init) on the target drawn with ``seed``, tested once at the end (the
+        'test' part)."""
+        return self._finetuned(allocation, inherited, seed, curve=False)
+
+    def _finetuned(self, allocation, inherited: bool, seed, curve: bool):
+        from search.engine import finetune_child, finetune_child_curve
         from supernet.export import export_child
+        seed = self.seed if seed is None else seed
         allocation = tuple(allocation)
         name = format_allocation(allocation)
         kind = 'inherited' if inherited else 'scratch'
-        saved = self.work_dir / 'curves' / f'{name}_{kind}.json'
+        saved = self.work_dir / 'curves' / f'seed{seed}' / f'{name}_{kind}' \
+            f'{"" if curve else "_final"}.json'
         if saved.exists():
             if saved not in self._written:  # finished by the run this one resumes
                 self.reused['child_finetunes'] += 1
@@ -202,11 +232,27 @@ class ReportContext:
         init = None
         if inherited:
             init = str(self.work_dir / 'children' / f'child_{name}.pth')
-            export_child(self.supernet, allocation, init)
-        cfg = self.config('finetune', f'finetune/{name}_{kind}', desc=f'fine-tune {name} ({kind})')
+            if not Path(init).exists():
+                export_child(self.supernet, allocation, init)
+        cfg = self.config('finetune', f'finetune/seed{seed}/{name}_{kind}', seed=seed,
+                          desc=f'fine-tune {name} ({kind}, seed {seed})')
+        run = finetune_child_curve if curve else finetune_child
         with torch.enable_grad():
-            curve = finetune_child_curve(cfg, allocation, init, cfg.work_dir,
-                                         epochs=self.settings.child_epochs)
-        atomic_write_text(saved, json.dumps(curve))
+            result = run(cfg, allocation, init, cfg.work_dir, epochs=self.settings.child_epochs)
+        result = [round(top1, 2) for top1 in result] if curve else round(result, 2)
+        atomic_write_text(saved, json.dumps(result))
         self._written.add(saved)
-        return curve
+        return result
+
+
+class TargetRun:
+    """One target seed: its fine-tuned super-network ``runner``, ``evaluators`` ('search',
+    'rescore'), the search ``metric`` and its scratch folder."""
+
+    def __init__(self, seed: int, runner, evaluators: dict, metric: str, work_dir: Path):
+        self.seed, self.runner, self.evaluators = seed, runner, evaluators
+        self.metric, self.work_dir = metric, work_dir
+
+    @property
+    def space(self):
+        return self.evaluators['search'].backbone.space

@@ -28,13 +28,14 @@ STAGE = 4
 def settings_of(ctx) -> list:
     """(name, linear, input kind, images) of each row of the figure."""
     return [('paper: ReLU dropped, input ones', True, 'ones', 1),
-            ('ReLU kept, digits', False, 'digits', ctx.settings.erf_images)]
+            ('ReLU kept, target images', False, 'tops', ctx.settings.erf_images)]
 
 
 def compute(ctx, report: dict) -> dict:
     space = get_space(SPACE)
     size = ctx.settings.erf_size
-    greedy = tuple(report['search']['runs'][0]['allocation'])
+    first = report['search']['seeds'][0]
+    greedy = tuple(next(r for r in first['picks'] if r['method'] == 'greedy')['allocation'])
     roles = {}
     for role, depths in (('shallowest', space.min_depths), ('ResNet-50', space.default_depths),
                          ('greedy', greedy), ('deepest', space.max_depths)):

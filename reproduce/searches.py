@@ -1,152 +1,263 @@
-"""Section 2: greedy block search against exhaustive, random and evolutionary search at equal
-evaluations, all scoring with one evaluator (the target-fine-tuned super-network, BatchNorm
-recalibration, top-1 on a held-out part of the target's training split).
+"""Section 2: greedy block search (beam 1 and 2) against the exhaustive optimum, random and
+evolutionary search, each pick judged on data that did not choose it.
 
-The greedy search runs first (with its prefix cache, so its seconds are its own). The others
-share its log: an allocation is scored once, and every method sees the same score for it.
-Exhaustive search scores the whole frontier (every allocation of C blocks), which ranks what the
-others choose. Random and evolution get as many evaluations as the greedy search used, once per
-seed.
+Per target seed (the target's draw of images, the super-network's fine-tuning on it and the
+baselines' seed): every allocation of C blocks is scored once on the 'search' part (the
+exhaustive search, with per-image records for the headroom figures), the scores go into the
+seed's search log, and every method searches through that log, so an allocation has one score
+whichever method asks. Random and evolution get as many evaluations as greedy (k = 1); evolution
+also as many as beam 2. Each method's pick is then
+
+* re-scored on the 'rescore' part with the same fine-tuned super-network (top-1 and
+  log-likelihood), and
+* cut from the source super-network, fine-tuned on the target's 'train' part and tested on its
+  'test' part (:meth:`~reproduce.context.ReportContext.finetuned_top1`).
+
+Methods are compared by these two over the seeds (mean ± std); the score that chose a pick is
+shown only as a labelled secondary column, since ranking picks by it favours whoever drew more
+candidates of the final size (the winner's curse).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from common.checkpoint import atomic_write
 from search import (
+    Record,
     SearchLog,
+    crowd_at_the_top,
     evolution_search,
-    exhaustive_search,
     greedy_search,
     make_budget,
     random_search,
 )
+from supernet.engine.progress import progress
 
 from .render import allocation, figure, num, provenance, save, table
 
 KEY = 'search'
-TITLE = '2. Greedy vs exhaustive vs random vs evolution'
+TITLE = '2. Greedy vs exhaustive vs random vs evolution, re-scored'
 FIGURE = 'search.png'
-COLORS = {'greedy': 'C3', 'exhaustive': 'C7', 'random': 'C0', 'evolution': 'C2'}
+METHODS = ('greedy', 'greedy-beam2', 'exhaustive', 'random', 'evolution', 'evolution@beam2')
+COLORS = {'greedy': 'C3', 'greedy-beam2': 'C1', 'exhaustive': 'C7', 'random': 'C0',
+          'evolution': 'C2', 'evolution@beam2': 'C4'}
+SCORE_NAMES = {'accuracy': 'top-1 (%)', 'loss': 'log-likelihood'}
+BOOTSTRAP = 1000
 
 
 def percent(score: float) -> float:
     return round(100 * score, 2)
 
 
+def shown(score: float, metric: str) -> float:
+    """A search score as the report prints it: top-1 in %, log-likelihood to 4 decimals."""
+    return percent(score) if metric == 'accuracy' else round(score, 4)
+
+
 def compute(ctx, report: dict) -> dict:
     s = ctx.settings
-    _, evaluate = ctx.target_search
-    space = evaluate.backbone.space
+    seeds = [_seed_run(ctx, seed) for seed in progress(ctx.seeds, 'searches: target seeds')]
+    first = seeds[0]
+    summary = {}
+    for method in METHODS:
+        rows = [r for seed in seeds for r in seed['picks'] if r['method'] == method]
+        summary[method] = dict(
+            evaluations=round(float(np.mean([r['evaluations'] for r in rows])), 1),
+            rescore=_mean_std([r['rescore_top1'] for r in rows]),
+            test=_mean_std([r['test_top1'] for r in rows]),
+            search_rank=round(float(np.mean([r['search_rank'] for r in rows])), 1))
+    comparisons = [_paired(seeds, a, b) for a, b in (
+        ('greedy', 'exhaustive'), ('greedy', 'random'), ('greedy', 'evolution'),
+        ('greedy-beam2', 'evolution@beam2'), ('greedy-beam2', 'greedy'))]
+    greedy_share = round(100 * summary['greedy']['evaluations'] / first['frontier_size'], 1)
+    return dict(space=first['space'], budget=s.budget, metric=first['metric'],
+                score_name=SCORE_NAMES[first['metric']], frontier_size=first['frontier_size'],
+                seeds=seeds, summary=summary, comparisons=comparisons,
+                greedy_evaluation_share=greedy_share, child_epochs=s.child_epochs,
+                bootstrap=BOOTSTRAP)
+
+
+def _seed_run(ctx, seed: int) -> dict:
+    s = ctx.settings
+    target = ctx.target(seed)
+    evaluate, metric = target.evaluators['search'], target.metric
+    space = target.space
     budget = make_budget(space, 'blocks', s.budget, counter=False)
     frontier = budget.frontier()
-    log = SearchLog(ctx.work_dir / 'search_log.jsonl', meta={'space': space.name})
-    ctx.reused['search_evaluations'] = len(log)  # scored by the run this one resumes
-    runs = []  # (method, seed, result); a run's seconds are those of its records
+    per_image = _frontier_records(evaluate, frontier, target.work_dir / 'per_image.npz')
+    scores = per_image['correct' if metric == 'accuracy' else 'loglik'].mean(1)
+    log = SearchLog(target.work_dir / 'search_log.jsonl',
+                    meta={'space': space.name, 'metric': metric})
+    ctx.reused['search_evaluations'] += len(log)  # scored by the run this one resumes
+    for a, score in zip(frontier, scores):  # the exhaustive search's scores, for every method
+        if log.get(a) is None:
+            log.append(Record(a, float(score), method='exhaustive'))
+    index = {a: i for i, a in enumerate(frontier)}
+    ctx.frontier_scores = getattr(ctx, 'frontier_scores', {})  # for the architecture section
+    ctx.frontier_scores[seed] = {a: (float(per_image['correct'][i].mean()),
+                                     float(per_image['loglik'][i].mean()))
+                                 for a, i in index.items()}
+    results = {}
     with torch.no_grad():
-        greedy = greedy_search(space, budget, evaluate, log=log, counter=False, progress=True)
-        runs.append(('greedy', None, greedy))
-        n = len(greedy.history)
-        exhaustive = exhaustive_search(space, budget, evaluate, max_evaluations=len(frontier),
-                                       log=log, counter=False, progress=True)
-        runs.append(('exhaustive', None, exhaustive))
-        for offset in range(s.search_seeds):
-            seed = ctx.seed + offset
-            for name, search in (('random', random_search), ('evolution', evolution_search)):
-                result = search(space, budget, evaluate, n, seed=seed, log=log, counter=False)
-                runs.append((name, seed, result))
-    ctx.greedy = greedy
-    scores = np.array([r.score for r in exhaustive.history])
-
-    def rank(score: float) -> int:  # 1 + allocations of C blocks scoring strictly better
-        return 1 + int(np.sum(scores > score))
-
+        for name, beam in (('greedy', 1), ('greedy-beam2', 2)):
+            results[name] = greedy_search(space, budget, evaluate, log=log, counter=False,
+                                          beam=beam, seed=seed)
+        n1, n2 = (len(results[k].history) for k in ('greedy', 'greedy-beam2'))
+        for name, search, n in (('random', random_search, n1), ('evolution', evolution_search, n1),
+                                ('evolution@beam2', evolution_search, n2)):
+            results[name] = search(space, budget, evaluate, n, seed=seed, log=log, counter=False)
+    if seed == ctx.seed:
+        ctx.greedy = results['greedy']  # the trajectory section draws the first seed's
+    picks = {name: result.best.allocation for name, result in results.items()}
+    picks['exhaustive'] = frontier[int(np.argmax(scores))]
+    evaluations = {name: len(result.history) for name, result in results.items()}
+    evaluations['exhaustive'] = len(frontier)
     rows = []
-    for name, seed, result in runs:
-        best_so_far, best = [], None
-        for record in result.history:
-            if sum(record.allocation) == s.budget:  # greedy's earlier steps are smaller nets
-                best = record.score if best is None else max(best, record.score)
-            best_so_far.append(None if best is None else percent(best))
+    for name in METHODS:
+        pick = picks[name]
+        again = _rescored(target, pick)
         rows.append(dict(
-            method=name, seed=seed, evaluations=len(result.history),
-            new_evaluations=result.num_evaluated, allocation=list(result.best.allocation),
-            top1=percent(result.best.score), rank=rank(result.best.score),
-            top_percent=round(100 * rank(result.best.score) / len(scores), 1),
-            seconds=round(sum(r.seconds for r in result.history), 1),
-            best_so_far=best_so_far))
-    summary = {}
-    for name in ('random', 'evolution'):
-        mine = [r for r in rows if r['method'] == name]
-        summary[name] = dict(mean_top1=round(float(np.mean([r['top1'] for r in mine])), 2),
-                             mean_rank=round(float(np.mean([r['rank'] for r in mine])), 1),
-                             best_rank=min(r['rank'] for r in mine),
-                             worst_rank=max(r['rank'] for r in mine))
-    greedy_row = rows[0]
-    optimum = exhaustive.best
-    return dict(
-        space=space.name, budget=s.budget, frontier_size=len(frontier), evaluations=n,
-        evaluation_share=round(100 * n / len(frontier), 1), seeds=s.search_seeds,
-        optimum=dict(allocation=list(optimum.allocation), top1=percent(optimum.score)),
-        worst=dict(allocation=list(min(exhaustive.history, key=lambda r: r.score).allocation),
-                   top1=percent(scores.min())),
-        median_top1=percent(float(np.median(scores))),
-        all=[[list(r.allocation), percent(r.score)] for r in exhaustive.history],
-        runs=rows, summary=summary,
-        greedy_beats_random_mean=greedy_row['top1'] >= summary['random']['mean_top1'],
-        greedy_beats_evolution_mean=greedy_row['top1'] >= summary['evolution']['mean_top1'])
+            method=name, allocation=list(pick), evaluations=evaluations[name],
+            search_score=shown(float(scores[index[pick]]), metric),
+            search_rank=1 + int(np.sum(scores > scores[index[pick]])),
+            rescore_top1=percent(again.correct.mean()),
+            rescore_loglik=round(float(again.loglik.mean()), 4),
+            test_top1=ctx.finetuned_top1(pick, seed)))
+    crowds = {}
+    for name, key in (('top-1', 'correct'), ('log-likelihood', 'loglik')):
+        crowd = crowd_at_the_top(per_image[key], BOOTSTRAP, seed)
+        scale = 100 if key == 'correct' else 1
+        crowds[name] = dict(best=list(frontier[crowd['best']]),
+                            se=round(scale * crowd['se'], 4), within=crowd['within'],
+                            share=round(100 * crowd['within'] / len(frontier), 1),
+                            ties=crowd['ties'], paired_within=crowd['paired_within'],
+                            paired_share=round(100 * crowd['paired_within'] / len(frontier), 1))
+    return dict(seed=seed, space=space.name, metric=metric, frontier_size=len(frontier),
+                search_images=int(per_image['correct'].shape[1]), crowd=crowds, picks=rows,
+                chain=[list(r.allocation) for r in results['greedy'].chain],
+                all=[[list(a), shown(float(v), metric)] for a, v in zip(frontier, scores)],
+                worst=list(frontier[int(np.argmin(scores))]))
+
+
+def _frontier_records(evaluate, frontier: list, path) -> dict:
+    """Per-image records (top-1 hits, log-likelihoods) of every allocation of the frontier on
+    the search part, computed once (every shared prefix of blocks runs once) and kept in
+    ``path`` for a resumed run."""
+    if path.exists():
+        with np.load(path) as stored:
+            if [tuple(a) for a in stored['allocations']] == list(frontier):
+                return dict(correct=stored['correct'], loglik=stored['loglik'])
+    records = {}
+    with torch.no_grad():
+        for a, _ in progress(evaluate.evaluate_all(frontier), 'exhaustive: every allocation',
+                             total=len(frontier)):
+            records[a] = evaluate.last_per_image
+    data = dict(correct=np.stack([records[a].correct for a in frontier]).astype(np.float64),
+                loglik=np.stack([records[a].loglik for a in frontier]))
+    atomic_write(path, lambda f: np.savez_compressed(f, allocations=np.array(frontier), **data))
+    return data
+
+
+def _rescored(target, pick):
+    """The pick's per-image records on the rescore part (once per seed and allocation)."""
+    cache = target.__dict__.setdefault('rescored', {})
+    if pick not in cache:
+        with torch.no_grad():
+            target.evaluators['rescore'](pick)
+        cache[pick] = target.evaluators['rescore'].last_per_image
+    return cache[pick]
+
+
+def _mean_std(values: list) -> dict:
+    return dict(mean=round(float(np.mean(values)), 2),
+                std=round(float(np.std(values, ddof=1)), 2) if len(values) > 1 else None)
+
+
+def _paired(seeds: list, a: str, b: str) -> dict:
+    """``a`` minus ``b`` per seed (same target, same fine-tuning), on the rescore part and on
+    test: mean, standard error of the mean, and the verdict (a tie when within one SE)."""
+    out = dict(a=a, b=b)
+    for key in ('rescore_top1', 'test_top1'):
+        diffs = []
+        for seed in seeds:
+            by_method = {r['method']: r[key] for r in seed['picks']}
+            diffs.append(by_method[a] - by_method[b])
+        mean = float(np.mean(diffs))
+        se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else None
+        verdict = ('tie' if se is None or abs(mean) <= se else 'ahead' if mean > 0
+                   else 'behind')
+        out[key] = dict(diffs=[round(d, 2) for d in diffs], mean=round(mean, 2),
+                        se=None if se is None else round(se, 2), verdict=verdict)
+    return out
 
 
 def plot(data: dict, path):
-    fig, ax = figure(size=(7.5, 4.6))
-    labelled = set()
-    for row in data['runs']:
-        name = row['method']
-        label = None if name in labelled else name
-        labelled.add(name)
-        xs = np.arange(1, len(row['best_so_far']) + 1)
-        ys = np.array([np.nan if y is None else y for y in row['best_so_far']], float)
-        if name == 'greedy':
-            ax.plot(xs, ys, color=COLORS[name], lw=2.5, label=label, zorder=5)
-            ax.scatter([xs[-1]], [ys[-1]], color=COLORS[name], marker='*', s=160, zorder=6)
-        else:
-            ax.step(xs, ys, where='post', color=COLORS[name], lw=1.2, alpha=0.75, label=label)
-    optimum = data['optimum']
-    ax.axhline(optimum['top1'], color='k', ls='--', lw=0.8,
-               label=f'best of all {data["frontier_size"]} ({allocation(optimum["allocation"])})')
-    ax.axvline(data['evaluations'], color='0.6', ls=':', lw=0.8)
-    ax.set_xscale('log')
-    ax.set_xlabel('evaluations spent')
-    ax.set_ylabel(f'best held-out top-1 so far (%), {data["budget"]} blocks')
-    ax.set_title(f'Searches on {data["space"]}, C = {data["budget"]} blocks '
-                 f'({data["seeds"]} seeds for random / evolution)')
-    ax.legend(fontsize=8, loc='lower right')
-    ax.grid(alpha=0.3)
+    fig, axes = figure(1, 2, size=(11, 4.6))
+    for ax, key, label in ((axes[0], 'rescore_top1', 'rescore part (held out, top-1 %)'),
+                           (axes[1], 'test_top1', f'test top-1 (%) after fine-tuning '
+                                                  f'{data["child_epochs"]} epochs')):
+        for x, method in enumerate(METHODS):
+            values = [r[key] for seed in data['seeds'] for r in seed['picks']
+                      if r['method'] == method]
+            jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else [0]
+            ax.scatter(x + np.asarray(jitter), values, color=COLORS[method], s=22, alpha=0.7)
+            mean = np.mean(values)
+            std = np.std(values, ddof=1) if len(values) > 1 else 0
+            ax.errorbar([x + 0.3], [mean], yerr=[std], fmt='o', color=COLORS[method],
+                        capsize=4, ms=7)
+        ax.set_xticks(range(len(METHODS)))
+        ax.set_xticklabels(METHODS, rotation=25, fontsize=8)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3, axis='y')
+    fig.suptitle(f'Picks of each search on {data["space"]}, C = {data["budget"]} blocks, judged '
+                 f'on data that did not choose them ({len(data["seeds"])} target seeds: dots; '
+                 'mean ± std)', fontsize=10)
     return save(fig, path, data)
 
 
 def markdown(data: dict) -> str:
-    rows = [[r['method'], '–' if r['seed'] is None else r['seed'], r['evaluations'],
-             allocation(r['allocation']), num(r['top1']), r['rank'], num(r['top_percent'], 1),
-             num(r['seconds'], 1)] for r in data['runs']]
-    greedy = data['runs'][0]
-    rnd, evo = data['summary']['random'], data['summary']['evolution']
+    summary, seeds = data['summary'], data['seeds']
+    main = [[m, num(summary[m]['evaluations'], 1), _pm(summary[m]['rescore']),
+             _pm(summary[m]['test']), num(summary[m]['search_rank'], 1)] for m in METHODS]
+    per_seed = [[seed['seed'], r['method'], allocation(r['allocation']), r['evaluations'],
+                 num(r['rescore_top1']), num(r['test_top1']),
+                 num(r['search_score'], 2 if data['metric'] == 'accuracy' else 4),
+                 r['search_rank']] for seed in seeds for r in seed['picks']]
+    crowd = [[seed['seed'], name, seed['search_images'], allocation(c['best']),
+              num(c['se'], 2 if name == 'top-1' else 4), f'{c["within"]} ({num(c["share"], 1)}%)',
+              f'{c["paired_within"]} ({num(c["paired_share"], 1)}%)', c['ties']]
+             for seed in seeds for name, c in seed['crowd'].items()]
+    verdicts = [[f'{c["a"]} − {c["b"]}'] + [
+        f'{num(c[k]["mean"], sign=True)} ± {num(c[k]["se"])} ({c[k]["verdict"]})'
+        for k in ('rescore_top1', 'test_top1')] for c in data['comparisons']]
     return '\n\n'.join([
         f'![{TITLE}]({FIGURE})',
-        f'Produced by {provenance(data)}. Every allocation of C = {data["budget"]} blocks in '
-        f'`{data["space"]}` ({data["frontier_size"]} of them) was scored by the exhaustive '
-        f'search; the rank of a chosen allocation is 1 + the number that score higher. '
-        f'Scores: held-out top-1 (%) of the target-fine-tuned super-network after BatchNorm '
-        f'recalibration. Seconds: the evaluations of the candidates the method asked for.',
-        table(['method', 'seed', 'evaluations', 'chosen', 'held-out top-1', 'rank',
-               'top %', 'seconds'], rows),
-        f'Greedy search spent {data["evaluations"]} evaluations '
-        f'({num(data["evaluation_share"], 1)}% of exhaustive) and chose '
-        f'{allocation(greedy["allocation"])} at rank {greedy["rank"]} of '
-        f'{data["frontier_size"]} ({num(greedy["top1"])}% against the optimum '
-        f'{allocation(data["optimum"]["allocation"])} at {num(data["optimum"]["top1"])}%, '
-        f'median {num(data["median_top1"])}%, worst {num(data["worst"]["top1"])}%). With as '
-        f'many evaluations, random search reached {num(rnd["mean_top1"])}% on average (mean '
-        f'rank {num(rnd["mean_rank"], 1)}, ranks {rnd["best_rank"]}–{rnd["worst_rank"]}) and '
-        f'evolution {num(evo["mean_top1"])}% (mean rank {num(evo["mean_rank"], 1)}, ranks '
-        f'{evo["best_rank"]}–{evo["worst_rank"]}).'])
+        f'Produced by {provenance(data)}. Per target seed, every allocation of C = '
+        f'{data["budget"]} blocks in `{data["space"]}` ({data["frontier_size"]}) was scored '
+        f'on the target\'s search part (held-out {data["score_name"]} of the target-fine-tuned '
+        f'super-network after BatchNorm recalibration); all methods read those scores. Each '
+        f'pick is judged on the rescore part (same super-network, other images) and by its '
+        f'test top-1 after {data["child_epochs"]} epochs of fine-tuning from inherited weights '
+        f'(the test part, which nothing else touches). Mean ± std over '
+        f'{len(seeds)} seeds; the last column ranks picks by the score that chose them '
+        f'(secondary: it favours methods that drew more candidates of the final size).',
+        table(['method', 'evaluations', 'rescore top-1 (%)', 'test top-1 (%)',
+               'rank by selection score (secondary)'], main),
+        f'Paired differences per seed (mean ± standard error over {len(seeds)} seeds; within '
+        f'one SE is a tie). Greedy (k = 1) used {num(data["greedy_evaluation_share"], 1)}% of '
+        'the exhaustive search\'s evaluations.',
+        table(['difference', 'rescore top-1 (points)', 'test top-1 (points)'], verdicts),
+        '**Headroom.** Can the search part resolve the best allocations? The bootstrap '
+        f'standard error ({data["bootstrap"]} resamples of the search images) of the best '
+        'allocation\'s score, and how many others score within one SE of it; paired: within '
+        'one SE of their *difference* to the best (the same images score both).',
+        table(['seed', 'score', 'search images', 'best', 'SE', 'within 1 SE',
+               'within 1 paired SE', 'exact ties'], crowd),
+        table(['seed', 'method', 'chosen', 'evaluations', 'rescore top-1', 'test top-1',
+               f'selection score ({data["score_name"]})', 'selection rank'], per_seed)])
+
+
+def _pm(stats: dict) -> str:
+    return f'{num(stats["mean"])} ± {num(stats["std"])}'
+

@@ -11,34 +11,36 @@ TRANSFER_PAIRS = (('resnet18/4', 'resnet10x3/8'), ('resnet18/4', 'resnet(2,2,8,2
 
 @dataclass(frozen=True)
 class _Source:
-    """Source super-network (Fashion-MNIST, ``configs/demo/supernet_resnet_fashion.py``):
-    images written per class, training iterations and batch (skipped with a given checkpoint)."""
+    """Source super-network (the five Fashion-MNIST classes that are not tops,
+    ``configs/demo/supernet_resnet_fashion_split.py``): images written per class, training
+    iterations and batch (skipped with a given checkpoint)."""
     mode: str
-    source_train_per_class: int = 2000
-    source_val_per_class: int = 200
+    source_train_per_class: int = 4000
+    source_val_per_class: int = 400
     supernet_iters: int = 600
     supernet_batch: int = 64
 
 
 @dataclass(frozen=True)
 class _Search(_Source):
-    """Target search (digits, ``configs/demo/search_digits.py``): ``target_images`` first N
-    training (and test) images of the digits used (None: all); super-network fine-tuning epochs on
-    the target before the search; BatchNorm recalibration batches per candidate; the size C
-    (blocks) every search and the architecture study work at; seeds of the random and
-    evolutionary searches (``seed + i``)."""
-    target_images: int | None = None
-    target_finetune_epochs: int = 8
-    recal_batches: int = 8
+    """Target search (the five tops, ``configs/demo/search_tops.py``): images per class of the
+    target's parts (train, search, rescore, test; ``supernet.datasets.prepare_tops_target``);
+    super-network fine-tuning epochs on the target before the search; BatchNorm recalibration
+    batches per candidate; the size C (blocks) every search and the architecture study work at;
+    target seeds (``seed + i``: the target's draw of images, the fine-tuning and the random and
+    evolutionary searches)."""
+    target_per_class: tuple = (30, 400, 400, 400)
+    target_finetune_epochs: int = 40
+    recal_batches: int = 2
     budget: int = 16
-    search_seeds: int = 5
+    seeds: int = 3
 
 
 @dataclass(frozen=True)
 class _Children(_Search):
-    """Child fine-tuning (``configs/demo/finetune_child_digits.py``): allocations of size C
-    fine-tuned for the Fig. 1 study, epochs of every child (Fig. 1 and inheritance), batch and
-    dataloader workers."""
+    """Child fine-tuning (``configs/demo/finetune_child_tops.py``): allocations of size C
+    fine-tuned for the Fig. 1 study, epochs of every child (Fig. 1, inheritance and the
+    searches' picks), batch and dataloader workers."""
     architecture_count: int = 6
     child_epochs: int = 8
     batch: int = 64
@@ -62,7 +64,7 @@ class _Transfer(_Children):
 class Settings(_Transfer):
     """Sizes of every step, one group per base class above (flat attributes, e.g.
     ``settings.budget``). ``FULL`` is the default run, ``REDUCED`` the test's. Effective
-    receptive field: ``erf_images`` (digits averaged over), ``erf_size`` (input side)."""
+    receptive field: ``erf_images`` (target images averaged over), ``erf_size`` (input side)."""
     erf_images: int = 16
     erf_size: int = 64
 
@@ -76,8 +78,9 @@ class Settings(_Transfer):
 FULL = Settings(mode='full')
 REDUCED = Settings(
     mode='reduced', source_train_per_class=12, source_val_per_class=4, supernet_iters=6,
-    supernet_batch=16, target_images=240, target_finetune_epochs=1, recal_batches=2, budget=6,
-    search_seeds=2, architecture_count=3, child_epochs=2, batch=32, num_workers=0,
+    supernet_batch=16, target_per_class=(8, 12, 12, 12), target_finetune_epochs=1,
+    recal_batches=2, budget=6, seeds=2, architecture_count=3, child_epochs=2, batch=16,
+    num_workers=0,
     transfer_pairs=TRANSFER_PAIRS[:3], transfer_source_images=200, transfer_source_epochs=1,
     transfer_target_images=100, transfer_test_images=100, transfer_epochs=1, transfer_size=16,
     erf_images=2, erf_size=32)

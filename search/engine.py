@@ -8,9 +8,12 @@ over ranks.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import random
 from itertools import islice
 
+import numpy as np
 import torch
 from mmengine.dist import get_dist_info
 from mmengine.model import is_model_wrapper
@@ -57,11 +60,13 @@ class WholeDatasetSampler(Sampler):
         return self.size
 
 
-def _loader(runner, name: str, sampler: dict):
-    """A fresh loader over a config's dataset: the runner's training loader may hold an
-    InfiniteSampler (one iterator per lifetime) and persistent workers."""
+def _loader(runner, name: str, sampler: dict, dataset: dict | None = None):
+    """A fresh loader over a config's dataset (with ``dataset`` fields changed): the runner's
+    training loader may hold an InfiniteSampler (one iterator per lifetime) and persistent
+    workers."""
     cfg = copy.deepcopy(runner.cfg[name])
     cfg.update(persistent_workers=False, sampler=sampler)
+    cfg.dataset.update(dataset or {})
     return runner.build_dataloader(cfg, seed=runner.seed)
 
 
@@ -74,24 +79,47 @@ def recalibration_batches(runner, num_recal_batches: int) -> list:
         raise ValueError(f'num_recal_batches={num_recal_batches} must be a multiple of the '
                          f'{world_size} processes, so every rank recalibrates on as many batches')
     loader = _loader(runner, 'train_dataloader', dict(type='WholeDatasetSampler', shuffle=True))
-    batches = list(islice(loader, rank, num_recal_batches, world_size))
+    # The training pipeline's random crops and flips draw from the global RNGs when the loader
+    # has no workers: seed them here, so the batches (and every score) do not depend on what the
+    # process did before (a resumed search must score as the stopped one did).
+    with seeded_rngs(runner.seed or 0):
+        batches = list(islice(loader, rank, num_recal_batches, world_size))
     if len(batches) < num_recal_batches // world_size:
         raise ValueError(f'num_recal_batches={num_recal_batches}: the training set gives only '
                          f'{len(loader)} batches')
     return batches
 
 
+@contextlib.contextmanager
+def seeded_rngs(seed: int):
+    """Python's, numpy's and torch's global RNGs seeded with ``seed`` inside, restored after."""
+    states = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+
+
 @EVALUATORS.register_module(name='classification')
 def classification_evaluator(runner, num_recal_batches: int, metric: str = 'accuracy',
-                             prefix_cache: bool = True) -> ClassificationEvaluator:
+                             prefix_cache: bool = True,
+                             val_dataset: dict | None = None) -> ClassificationEvaluator:
     """Score candidates on the runner's validation set after BatchNorm recalibration on
     ``num_recal_batches`` batches of its training set (split over the ranks; any split of the
-    validation samples gives the same summed counts)."""
+    validation samples gives the same summed counts). ``val_dataset``: fields changed in the
+    validation dataset's config, e.g. ``dict(part='rescore')`` to judge on the target's second
+    held-out part."""
     world_size = get_dist_info()[1]
     model = unwrapped(runner.model)
     recal = preprocessed(model, recalibration_batches(runner, num_recal_batches))
     val = preprocessed(model, _loader(runner, 'val_dataloader',
-                                      dict(type='DefaultSampler', shuffle=False, round_up=False)))
+                                      dict(type='DefaultSampler', shuffle=False, round_up=False),
+                                      val_dataset))
     return ClassificationEvaluator(model, recal, val, num_recal_batches // world_size,
                                    metric=metric, prefix_cache=prefix_cache,
                                    sharded=world_size > 1)

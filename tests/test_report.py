@@ -107,29 +107,59 @@ def test_tables_equal_the_json(report):
     parts = sections_of(markdown)
     s = data['sections']
 
-    [search] = tables_of(parts[s['search']['title']])
-    assert len(search) - 1 == len(s['search']['runs'])
-    for row, run_ in zip(search[1:], s['search']['runs']):
-        assert row == [run_['method'], '–' if run_['seed'] is None else str(run_['seed']),
-                       str(run_['evaluations']), alloc(run_['allocation']), fmt(run_['top1']),
-                       str(run_['rank']), fmt(run_['top_percent'], 1), fmt(run_['seconds'], 1)]
-    greedy = s['search']['runs'][0]
-    assert greedy['method'] == 'greedy' and greedy['evaluations'] == s['search']['evaluations']
-    assert len(s['search']['all']) == s['search']['frontier_size']
+    search = s['search']
+    main, paired, crowd, per_seed = tables_of(parts[search['title']])
+    for row, method in zip(main[1:], search['summary'], strict=True):
+        entry = search['summary'][method]
+        assert row == [method, fmt(entry['evaluations'], 1),
+                       f"{fmt(entry['rescore']['mean'])} ± {fmt(entry['rescore']['std'])}",
+                       f"{fmt(entry['test']['mean'])} ± {fmt(entry['test']['std'])}",
+                       fmt(entry['search_rank'], 1)]
+    picks = [r for seed in search['seeds'] for r in seed['picks']]
+    decimals = 2 if search['metric'] == 'accuracy' else 4
+    for row, pick in zip(per_seed[1:], picks, strict=True):
+        assert row[1:] == [pick['method'], alloc(pick['allocation']), str(pick['evaluations']),
+                           fmt(pick['rescore_top1']), fmt(pick['test_top1']),
+                           fmt(pick['search_score'], decimals), str(pick['search_rank'])]
+    for seed in search['seeds']:
+        scores = dict((tuple(a), v) for a, v in seed['all'])
+        assert len(scores) == seed['frontier_size'] == search['frontier_size']
+        by_method = {r['method']: r for r in seed['picks']}
+        # the exhaustive pick is the best score; every pick's rank counts those above it
+        assert by_method['exhaustive']['search_score'] == max(scores.values())
+        for r in seed['picks']:
+            assert r['search_rank'] == 1 + sum(v > r['search_score'] for v in scores.values())
+        assert by_method['exhaustive']['evaluations'] == seed['frontier_size']
+        assert by_method['random']['evaluations'] == by_method['greedy']['evaluations']
+        assert by_method['evolution@beam2']['evaluations'] == min(
+            by_method['greedy-beam2']['evaluations'], seed['frontier_size'])
+    for row, comparison in zip(paired[1:], search['comparisons'], strict=True):
+        diffs = [{r['method']: r['test_top1'] for r in seed['picks']} for seed in search['seeds']]
+        expected = np.mean([d[comparison['a']] - d[comparison['b']] for d in diffs])
+        assert comparison['test_top1']['mean'] == pytest.approx(expected, abs=0.006)
+        assert row[0] == f"{comparison['a']} − {comparison['b']}"
+    assert len(crowd) - 1 == 2 * len(search['seeds'])
 
     [arch] = tables_of(parts[s['architecture']['title']])
     rows = {r[0]: r for r in arch[1:]}
     assert len(rows) == len(s['architecture']['rows'])
+    first = dict((tuple(a), v) for a, v in search['seeds'][0]['all'])
     for entry in s['architecture']['rows']:
         row = rows[alloc(entry['allocation'])]
         assert row[2:] == [fmt(entry['source_top1']), fmt(entry['search_top1']),
-                           fmt(entry['target_top1'])]
-        assert entry['search_top1'] == dict(map(lambda a: (tuple(a[0]), a[1]),
-                                                s['search']['all']))[tuple(entry['allocation'])]
+                           fmt(entry['search_loglik'], 4), fmt(entry['target_top1'])]
+        searched = entry['search_top1' if search['metric'] == 'accuracy' else 'search_loglik']
+        assert searched == first[tuple(entry['allocation'])]
 
-    [inherit] = tables_of(parts[s['inheritance']['title']])
-    for row, entry in zip(inherit[1:], s['inheritance']['rows']):
+    inherit, inherit_seeds = tables_of(parts[s['inheritance']['title']])
+    for row, entry in zip(inherit[1:], s['inheritance']['rows'], strict=True):
         assert row[1] == entry['init'] and row[2:] == [fmt(v) for v in entry['curve']]
+    for row, entry in zip(inherit_seeds[1:], s['inheritance']['per_seed'], strict=True):
+        assert row[2:] == [fmt(entry['inherited']), fmt(entry['random']),
+                           f"{entry['gap']:+.2f}"]
+        greedy = next(r for seed in search['seeds'] if seed['seed'] == entry['seed']
+                      for r in seed['picks'] if r['method'] == 'greedy')
+        assert entry['inherited'] == greedy['test_top1']  # section 2's fine-tune, reused
 
     per_pair, summary = tables_of(parts[s['transfer']['title']])
     cells = iter(per_pair[1:])
@@ -157,7 +187,8 @@ def test_tables_equal_the_json(report):
 
     [trajectory] = tables_of(parts[s['trajectory']['title']])
     for row, link in zip(trajectory[1:], s['trajectory']['chain'][1:], strict=True):
-        assert row[:3] == [str(link['size']), alloc(link['allocation']), fmt(link['top1'])]
+        assert row[:3] == [str(link['size']), alloc(link['allocation']),
+                           fmt(link['score'], decimals)]
 
 
 def test_every_decimal_in_the_markdown_is_a_json_number(report):
@@ -200,10 +231,12 @@ def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
     result = run(ROOT / 'tools/report.py', '--reduced', '--out', stopped, '--data-root',
                  out.parent / 'data', '--seed', '3', '--resume')
     resumed = json.loads((stopped / 'report.json').read_text())
-    curves = len(list((out / 'work' / 'curves').glob('*.json')))
-    evaluations = len(SearchLog(out / 'work' / 'search_log.jsonl', read_only=True))
-    assert curves >= 4 and evaluations >= data['sections']['search']['frontier_size']
-    assert resumed['meta']['reused'] == dict(supernet=True, target_finetuning=True,
+    curves = len(list((out / 'work' / 'curves').glob('seed*/*.json')))
+    seeds = data['meta']['data']['target_seeds']
+    evaluations = sum(len(SearchLog(out / 'work' / f'seed{seed}' / 'search_log.jsonl',
+                                    read_only=True)) for seed in seeds)
+    assert curves >= 4 and evaluations >= len(seeds) * data['sections']['search']['frontier_size']
+    assert resumed['meta']['reused'] == dict(supernet=True, target_finetuning=len(seeds),
                                              child_finetunes=curves,
                                              search_evaluations=evaluations)
     assert 'reused from the stopped run: supernet True' in result.stdout
