@@ -15,7 +15,12 @@ import torch
 from mmengine.config import Config
 
 from common.checkpoint import atomic_write_text, load_checkpoint_safely
-from supernet.datasets import prepare_split_source, prepare_tops_target
+from supernet.datasets import (
+    FASHION_MNIST_CLASSES,
+    TOPS_CLASSES,
+    prepare_split_source,
+    prepare_tops_target,
+)
 from supernet.engine.launch import build_runner, summarize_validation
 from supernet.spaces import format_allocation
 
@@ -118,20 +123,34 @@ class ReportContext:
                                             interval=iters, max_keep_ckpts=1)
 
     # ---------------------------------------------------------------- source super-network
+    def check_given_supernet(self):
+        """Refuse a ``--supernet`` that is missing, of another space, or trained on the target's
+        classes: before any data are written or anything is trained."""
+        if self.given_supernet is None:
+            return
+        path = Path(self.given_supernet)
+        if not path.is_file():
+            raise FileNotFoundError(f'--supernet {path}: no such file')
+        meta = load_checkpoint_safely(str(path), 'cpu').get('meta', {})
+        if meta.get('space') != SPACE:
+            raise ValueError(f'--supernet {path}: a super-network of space {SPACE!r} is '
+                             f'needed (configs/demo/supernet_resnet_fashion_split.py), the '
+                             f'checkpoint records space {meta.get("space")!r}')
+        # The source must not have seen the target's classes (as ImageNet and CUB share none)
+        classes = (meta.get('dataset_meta') or {}).get('classes')
+        tops = [FASHION_MNIST_CLASSES[c] for c in TOPS_CLASSES]
+        if classes is None or set(classes) & set(tops):
+            raise ValueError(f'--supernet {path}: trained on classes {classes}; the report '
+                             f'needs one trained without the target\'s {", ".join(tops)} '
+                             '(configs/demo/supernet_resnet_fashion_split.py)')
+
     @cached_property
     def supernet(self) -> str:
         """The source super-network checkpoint: the given one, or one trained now."""
         if self.given_supernet is not None:
-            path = Path(self.given_supernet)
-            if not path.is_file():
-                raise FileNotFoundError(f'--supernet {path}: no such file')
-            meta = load_checkpoint_safely(str(path), 'cpu').get('meta', {})
-            if meta.get('space') != SPACE:
-                raise ValueError(f'--supernet {path}: a super-network of space {SPACE!r} is '
-                                 f'needed (configs/demo/supernet_resnet_fashion.py), the '
-                                 f'checkpoint records space {meta.get("space")!r}')
-            self.supernet_info = dict(checkpoint=str(path), trained_here=False)
-            return str(path)
+            self.check_given_supernet()
+            self.supernet_info = dict(checkpoint=str(self.given_supernet), trained_here=False)
+            return str(self.given_supernet)
         info_path = self.work_dir / 'supernet_info.json'
         if info_path.exists():  # trained by the run this one resumes
             info = json.loads(info_path.read_text())

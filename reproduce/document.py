@@ -59,6 +59,7 @@ def _run_report(settings, out_dir: Path, seed, supernet, data_root, command, res
     data_root = data_root or ('data/demo' if settings.mode == 'full' else 'data/demo_reduced')
     ctx = ReportContext(settings, seed, work_dir, data_root, supernet,
                         keep_supernet=out_dir / 'supernet.pth', config_dir=config_dir)
+    ctx.check_given_supernet()
     data = ctx.prepare_data()
     ctx.supernet  # noqa: B018  (train it now, so section times are their own)
     ctx.target()  # fine-tune on the target (first seed; the others in section 2)

@@ -258,6 +258,14 @@ def test_report_refuses_bad_input(tmp_path):
     missing = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path,
                   '--supernet', tmp_path / 'none.pth', check=False)
     assert missing.returncode != 0 and 'no such file' in missing.stderr
+    seen_tops = tmp_path / 'ten_classes.pth'  # e.g. the digits demo's super-network
+    torch.save(dict(state_dict={}, meta=dict(space='resnet_bottleneck_demo', dataset_meta=dict(
+        classes=['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker',
+                 'bag', 'ankle-boot']))), seen_tops)
+    leaky = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'leaky', '--supernet',
+                seen_tops, check=False)
+    assert leaky.returncode != 0 and "needs one trained without the target's t-shirt" in \
+        leaky.stderr
     budget = run(ROOT / 'tools/report.py', '--budget', '3', '--out', tmp_path, check=False)
     assert budget.returncode != 0 and 'use 5..20 blocks' in budget.stderr
     (tmp_path / 'work').mkdir()

@@ -28,7 +28,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='report', help='output folder (default: report/)')
     parser.add_argument('--supernet', help='trained demo super-network checkpoint to reuse '
-                        '(configs/demo/supernet_resnet_fashion.py); default: train one')
+                        '(configs/demo/supernet_resnet_fashion_split.py); default: train one')
     parser.add_argument('--seed', type=int, default=0, help='seed of everything random')
     parser.add_argument('--reduced', action='store_true',
                         help='tiny sizes (about a minute): checks the pipeline, not the claims')
