@@ -4,6 +4,7 @@ recalibration + validation) evaluated with and without the shared-prefix cache, 
     python benchmarks/search_prefix_cache.py                        # ResNet basic, width 0.25
     python benchmarks/search_prefix_cache.py --space mobilenet_v2 --size 32
     python benchmarks/search_prefix_cache.py --parent 2,3,4,2
+    python benchmarks/search_prefix_cache.py --frontier 10           # the exhaustive search
 
 Real images: scikit-learn digits upsampled to --size. The scores of both paths are compared too
 (they must agree). Steps alternate between the two paths so load changes hit both alike; the
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from search import ClassificationEvaluator, split_train_val
+from search import ClassificationEvaluator, make_budget, split_train_val
 from supernet import build_backbone, get_space, parse_allocation
 from supernet.datasets import load_digits
 
@@ -42,6 +43,10 @@ def main():
     parser.add_argument('--val', type=int, default=256, help='validation images')
     parser.add_argument('--parent', default=None, help='comma-separated depths; default 1,..,1')
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--frontier', type=int, default=None,
+                        help='instead of one greedy step: every allocation of this many blocks '
+                             '(the exhaustive search), evaluate_all (every shared block prefix '
+                             'once) against grouping by stages 1-2 through evaluate_step')
     args = parser.parse_args()
 
     base = get_space(args.space)
@@ -64,6 +69,8 @@ def main():
         'cached': ClassificationEvaluator(model, train_batches, val_batches, args.recal_batches),
         'uncached': ClassificationEvaluator(model, train_batches, val_batches, args.recal_batches,
                                             prefix_cache=False)}
+    if args.frontier is not None:
+        return compare_frontier(space, evaluators['cached'], args.frontier, args.repeats)
     parent = parse_allocation(args.parent) if args.parent else space.min_depths
     parent = space.validate(parent)
     children = [tuple(d + (i == k) for i, d in enumerate(parent)) for k in range(len(parent))
@@ -91,6 +98,42 @@ def main():
         print(f'{name:>9}: median {seconds:7.3f} s per step over {args.repeats} steps')
     print(f'speed-up uncached/cached = {medians["uncached"] / medians["cached"]:.2f}, '
           f'scores equal: {same}')
+
+
+def compare_frontier(space, evaluator, blocks: int, repeats: int):
+    frontier = make_budget(space, 'blocks', blocks, counter=False).frontier()
+    groups = {}
+    for a in frontier:
+        groups.setdefault(a[:2] + (1,) * (len(a) - 2), []).append(a)
+
+    def by_stages_1_2():
+        scores = {}
+        for parent, children in groups.items():
+            if children == [parent]:
+                scores[parent] = evaluator(parent)
+            else:
+                scores.update(evaluator.evaluate_step(parent, children))
+        return scores
+
+    paths = {'evaluate_all': lambda: dict(evaluator.evaluate_all(frontier)),
+             'stages 1-2 shared': by_stages_1_2}
+    print(f'space {space.name}: all {len(frontier)} allocations of {blocks} blocks, '
+          f'{torch.get_num_threads()} threads; the two paths alternate {repeats} times')
+    times, scores = {k: [] for k in paths}, {}
+    for _ in range(repeats):
+        for name, run in paths.items():
+            start = time.perf_counter()
+            with torch.no_grad():
+                scores[name] = run()
+            times[name].append(time.perf_counter() - start)
+    same = all(np.isclose(scores['evaluate_all'][a], scores['stages 1-2 shared'][a])
+               for a in frontier)
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    for name, seconds in medians.items():
+        print(f'{name:>18}: median {seconds:7.2f} s ({seconds / len(frontier):.3f} s per '
+              'allocation)')
+    print(f'speed-up = {medians["stages 1-2 shared"] / medians["evaluate_all"]:.2f}, scores '
+          f'equal: {same}')
 
 
 if __name__ == '__main__':
