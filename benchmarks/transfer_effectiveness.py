@@ -20,8 +20,8 @@ Steps:
 1. Train each source (small super-network children: ``analysis/smallnets.py``) on the source
    data. With ``--adapt-epochs K`` each source is then fine-tuned K epochs on the target
    training data, as in DPIAT's experiments (an ImageNet-pretrained source trained on the
-   target dataset, then transferred); its head then knows the target's labels and is
-   transferred too.
+   target dataset, then transferred; its introduction's "N2 trained on D2, now try N3"
+   scenario); its head then knows the target's labels and is transferred too.
 2. The pretrained reference, per target: the target architecture itself trained on the source
    data exactly as the sources are (same images, epochs, optimizer, batch; never adapted), its
    head then replaced by the random init's head (other labels). It tells what pretraining on
@@ -37,7 +37,8 @@ Steps:
 
 Printed: the source nets' and references' source test accuracy; per seed and pair the test
 accuracy of random init, the reference and every method, with the ratio transfer / random
-(DPIAT's "effectiveness": 1.6x on average in its paper, with ImageNet-scale data) and the
+(DPIAT's "effectiveness": 1.6x on average in its paper, with ImageNet-scale data, some pairs
+0.37x) and the
 share of the pretraining gain recovered, (transfer - random) / (pretrained - random) (1: as
 good as pretraining the target itself on the source; 0: no better than random init; n/a when
 pretraining gained nothing, gap <= 0); accuracy curves at the tested epochs
