@@ -164,20 +164,35 @@ def test_tables_equal_the_json(report):
     per_pair, summary = tables_of(parts[s['transfer']['title']])
     cells = iter(per_pair[1:])
     for pair in s['transfer']['pairs']:
-        random = next(cells)
-        assert random[4:] == [fmt(pair['random']['curve'][0]), fmt(pair['random']['top1']),
-                              f"≤ {fmt(pair['random']['ceiling'])}"]
+        random, reference = pair['random'], pair['pretrained']
+        row = next(cells)
+        assert row[4:] == [fmt(random['curve'][0]), fmt(random['top1']),
+                           f"≤ {fmt(random['ceiling'])}", '–']
         # the most any init could reach: no method's ratio exceeds it
-        assert pair['random']['ceiling'] == round(100 / pair['random']['top1'], 2)
-        assert all(m['ratio'] <= pair['random']['ceiling'] + 0.01
-                   for m in pair['methods'].values())
+        assert random['ceiling'] == round(100 / random['top1'], 2)
+        assert all(m['ratio'] <= random['ceiling'] + 0.01 for m in pair['methods'].values())
+        row = next(cells)
+        assert row[1:] == ['pretrained (same arch.)', '–', '–', fmt(reference['curve'][0]),
+                           fmt(reference['top1']), fmt(reference['ratio']),
+                           f"gap {reference['gap']:+.2f}"]
+        assert reference['gap'] == round(reference['top1'] - random['top1'], 2)
+        assert s['transfer']['gaps'][pair['target']] == reference['gap']
+        gap = reference['top1'] - random['top1']
         for method in s['transfer']['methods']:
             m, row = pair['methods'][method], next(cells)
+            # (transfer - random) / (pretrained - random); none without a gain to share
+            share = round((m['top1'] - random['top1']) / gap, 2) if gap > 0 else None
+            assert m['share'] == share
             assert row[1:] == [method, fmt(m['coverage'], 1), fmt(m['seconds']),
-                               fmt(m['curve'][0]), fmt(m['top1']), fmt(m['ratio'])]
+                               fmt(m['curve'][0]), fmt(m['top1']), fmt(m['ratio']),
+                               'n/a: gap ≤ 0' if share is None else fmt(share)]
+    assert s['transfer']['min_gap'] == min(s['transfer']['gaps'].values())
     for row in summary[1:]:
         entry = s['transfer']['summary'][row[0]]
         assert row[1:3] == [fmt(entry['mean_ratio']), fmt(entry['min_ratio'])]
+        assert row[4:7] == ['–' if entry['mean_share'] is None else fmt(entry['mean_share']),
+                            '–' if entry['min_share'] is None else fmt(entry['min_share']),
+                            str(entry['pairs_below_0'])]
 
     [erf] = tables_of(parts[s['erf']['title']])
     panels = [p for r in s['erf']['rows'] for p in r['panels']]

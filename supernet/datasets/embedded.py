@@ -108,7 +108,7 @@ def _first_per_class(labels: np.ndarray, per_class: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def _relabelled(labels: np.ndarray, classes: Sequence[int]) -> np.ndarray:
+def relabelled(labels: np.ndarray, classes: Sequence[int]) -> np.ndarray:
     """``labels`` as positions in ``classes`` (-1 for the classes left out)."""
     lookup = np.full(int(labels.max()) + 1, -1, np.int64)
     lookup[list(classes)] = np.arange(len(classes))
@@ -139,7 +139,7 @@ def prepare_demo_source(root: Path | str, train_per_class: int = 2000,
         if classes is not None:
             keep = keep[np.isin(labels[keep], classes)]
             names = [FASHION_MNIST_CLASSES[c] for c in classes]
-            labels = _relabelled(labels, classes)
+            labels = relabelled(labels, classes)
         write_image_folder(root / split, images[keep], labels[keep], names)
     stamp.write_text(selection)
     return root
@@ -185,7 +185,7 @@ def tops_selection(counts: dict, seed: int = 0) -> dict:
     selection = {}
     for source_split in ('train', 'test'):
         names = [p for p in TARGET_PARTS if (p == 'test') == (source_split == 'test')]
-        labels = _relabelled(load_fashion_mnist(source_split)[1], TOPS_CLASSES)
+        labels = relabelled(load_fashion_mnist(source_split)[1], TOPS_CLASSES)
         selection[source_split] = []
         for c in range(len(TOPS_CLASSES)):
             members = rng.permutation(np.flatnonzero(labels == c))
@@ -226,7 +226,7 @@ def prepare_tops_target(root: Path | str, train_per_class: int = 30, search_per_
     for source_split, picked in tops_selection(counts, seed).items():
         images, labels = load_fashion_mnist(source_split)
         for name, indices in picked:
-            chosen.append((images[indices], _relabelled(labels, TOPS_CLASSES)[indices]))
+            chosen.append((images[indices], relabelled(labels, TOPS_CLASSES)[indices]))
             parts += [name] * len(indices)
     images = np.concatenate([i for i, _ in chosen])
     labels = np.concatenate([lab for _, lab in chosen])
