@@ -131,7 +131,10 @@ def claims(report: dict) -> list:
          f'± {num(inherit["std_gap"])} points (random init {num(inherit["mean_random"])}%)'],
         ['4', 'heterogeneous transfer beats random init',
          f'best: {transfer["best_method"]}, mean ratio {num(best["mean_ratio"])}, above 1 on '
-         f'{best["pairs_above_1"]} of {len(transfer["pairs"])} pairs'],
+         f'{best["pairs_above_1"]} of {len(transfer["pairs"])} pairs; share of the pretraining '
+         f'gain: ' + ', '.join(f'{m} {num(transfer["summary"][m]["mean_share"])}'
+                               for m in transfer['methods'])
+         + f' (smallest pretraining gap {num(transfer["min_gap"])} points)'],
         ['5', 'the transferred allocation has a wider ERF than ResNet-50\'s', erf_verdict],
     ]
 
