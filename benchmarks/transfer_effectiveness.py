@@ -48,7 +48,8 @@ ceiling 1 / random; the pretraining gap, pretrained - random in points, per targ
 per method the mean ratio (and with the similarity guard: sources with similarity < 0.5,
 "significantly different" in TLI's appendix, keep the random init, ratio 1) and the mean share
 over all pairs, with the guard (share 0), over the pairs whose gap is >= 10 points, and per
-seed (mean +- std over seeds of each seed's mean over the pairs); ratios at the tested epochs; Kendall tau between
+seed (mean +- std over seeds of each seed's mean over the pairs); ratios at the tested epochs;
+Kendall tau between
 ``rank_sources``'s similarity and the measured ratios. ``--gap-only`` trains and prints random
 init and the reference only (no sources, no transfers).
 
