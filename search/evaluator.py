@@ -266,9 +266,10 @@ class ClassificationEvaluator:
         stages ``< k`` and has ``≥ j`` blocks there. So the allocations are walked depth first,
         stage by stage and block by block: each block runs (and recalibrates) once per distinct
         prefix, and only the layers after the last searched stage and the head run per
-        allocation. For the 410 allocations of 16 blocks of ``resnet_bottleneck_demo`` that is
-        about half the blocks :meth:`evaluate_step` runs grouping them by stages 1-2
-        (``benchmarks/search_prefix_cache.py``). Scores equal :meth:`__call__`'s up to float
+        allocation. On allocations of 16 blocks of ``resnet_bottleneck_demo`` (the tops target)
+        that ran 1.9-2.0x faster than grouping them by stages 1-2 through
+        :meth:`evaluate_step` (``benchmarks/search_prefix_cache.py --frontier`` compares the
+        two). Scores equal :meth:`__call__`'s up to float
         rounding; the order of the yields is the walk's (sorted allocations). Features of one
         prefix per stage are held at a time.
         """
