@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from mmengine.config import Config
-from tqdm import tqdm
 
+from reproduce.searches import frontier_records
 from search import crowd_at_the_top, kendall_tau, make_budget
 from search.engine import classification_evaluator, finetune_child
 from search.pipeline import finetune_supernet
@@ -42,18 +42,6 @@ def build_evaluators(runner, num_recal_batches: int) -> dict:
     on the same training batches; each keeps its last candidate's per-image records."""
     return {part: classification_evaluator(runner, num_recal_batches, val_dataset=dict(part=part))
             for part in ('search', 'rescore')}
-
-
-def score_frontier(evaluator, frontier: list) -> dict:
-    """Per-image records of every allocation in ``frontier``, as the exhaustive search scores
-    them, through :meth:`~search.ClassificationEvaluator.evaluate_all` (every shared prefix of
-    blocks runs once)."""
-    records = {}
-    with torch.no_grad(), tqdm(total=len(frontier), desc='all allocations') as bar:
-        for allocation, _ in evaluator.evaluate_all(frontier):
-            records[allocation] = evaluator.last_per_image
-            bar.update()
-    return records
 
 
 def rank_of(scores: np.ndarray, i: int) -> int:
@@ -106,13 +94,11 @@ def main():
     space = evaluators['search'].backbone.space
     frontier = make_budget(space, 'blocks', args.budget, counter=False).frontier()
     start = time.perf_counter()
-    records = score_frontier(evaluators['search'], frontier)
+    (work / 'per_image.npz').unlink(missing_ok=True)  # timed: score anew, never reuse
+    records = frontier_records(evaluators['search'], frontier, work / 'per_image.npz')
     timings['exhaustive search'] = time.perf_counter() - start
-    correct = np.stack([records[a][0] for a in frontier]).astype(np.float64)
-    loglik = np.stack([records[a][1] for a in frontier])
+    correct, loglik = records['correct'], records['loglik']
     n_search = correct.shape[1]
-    np.savez_compressed(work / 'per_image.npz', allocations=np.array(frontier), correct=correct,
-                        loglik=loglik)
     print(f'\ntarget: {cfg.train_dataloader.dataset.data_root} | super-network fine-tuned '
           f'{epochs} epochs | {len(frontier)} allocations of C = {args.budget} blocks in '
           f'{space.name} | recalibration: {cfg.search_cfg.evaluator.num_recal_batches} '
@@ -134,7 +120,7 @@ def main():
     with torch.no_grad():
         for allocation in shortlist:
             evaluators['rescore'](allocation)
-            rescored[allocation] = evaluators['rescore'].last
+            rescored[allocation] = evaluators['rescore'].last_per_image
     timings['re-scoring'] = time.perf_counter() - start
     n_rescore = len(next(iter(rescored.values()))[0])
     print(f're-scoring: the best {args.rescore_top} by each metric ({len(shortlist)} '
