@@ -63,6 +63,8 @@ class ReportContext:
                            child_finetunes=0)
         self._written: set = set()  # curve files this run wrote or has counted
         self._targets: dict = {}  # target seed -> TargetRun
+        # target seed -> {allocation: (search top-1, search log-likelihood)}, set by section 2
+        self.frontier_scores: dict = {}
 
     # ------------------------------------------------------------------------------- data
     def prepare_data(self) -> dict:
@@ -271,7 +273,19 @@ class TargetRun:
     def __init__(self, seed: int, runner, evaluators: dict, metric: str, work_dir: Path):
         self.seed, self.runner, self.evaluators = seed, runner, evaluators
         self.metric, self.work_dir = metric, work_dir
+        self._rescored: dict = {}
 
     @property
     def space(self):
         return self.evaluators['search'].backbone.space
+
+    def rescored(self, allocation):
+        """Per-image records (:class:`~search.evaluator.PerImage`) of ``allocation`` on the
+        rescore part, evaluated once."""
+        allocation = tuple(allocation)
+        if allocation not in self._rescored:
+            evaluator = self.evaluators['rescore']
+            with torch.no_grad():
+                evaluator(allocation)
+            self._rescored[allocation] = evaluator.last_per_image
+        return self._rescored[allocation]

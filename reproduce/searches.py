@@ -85,8 +85,9 @@ def _seed_run(ctx, seed: int) -> dict:
     space = target.space
     budget = make_budget(space, 'blocks', s.budget, counter=False)
     frontier = budget.frontier()
-    per_image = _frontier_records(evaluate, frontier, target.work_dir / 'per_image.npz')
-    scores = per_image['correct' if metric == 'accuracy' else 'loglik'].mean(1)
+    per_image = frontier_records(evaluate, frontier, target.work_dir / 'per_image.npz')
+    means = {key: values.mean(1) for key, values in per_image.items()}
+    scores = means['correct' if metric == 'accuracy' else 'loglik']
     log = SearchLog(target.work_dir / 'search_log.jsonl',
                     meta={'space': space.name, 'metric': metric})
     ctx.reused['search_evaluations'] += len(log)  # scored by the run this one resumes
@@ -94,9 +95,7 @@ def _seed_run(ctx, seed: int) -> dict:
         if log.get(a) is None:
             log.append(Record(a, float(score), method='exhaustive'))
     index = {a: i for i, a in enumerate(frontier)}
-    ctx.frontier_scores = getattr(ctx, 'frontier_scores', {})  # for the architecture section
-    ctx.frontier_scores[seed] = {a: (float(per_image['correct'][i].mean()),
-                                     float(per_image['loglik'][i].mean()))
+    ctx.frontier_scores[seed] = {a: (float(means['correct'][i]), float(means['loglik'][i]))
                                  for a, i in index.items()}
     results = {}
     with torch.no_grad():
@@ -116,7 +115,7 @@ def _seed_run(ctx, seed: int) -> dict:
     rows = []
     for name in METHODS:
         pick = picks[name]
-        again = _rescored(target, pick)
+        again = target.rescored(pick)
         rows.append(dict(
             method=name, allocation=list(pick), evaluations=evaluations[name],
             search_score=shown(float(scores[index[pick]]), metric),
@@ -140,7 +139,7 @@ def _seed_run(ctx, seed: int) -> dict:
                 worst=list(frontier[int(np.argmin(scores))]))
 
 
-def _frontier_records(evaluate, frontier: list, path) -> dict:
+def frontier_records(evaluate, frontier: list, path) -> dict:
     """Per-image records (top-1 hits, log-likelihoods) of every allocation of the frontier on
     the search part, computed once (every shared prefix of blocks runs once) and kept in
     ``path`` for a resumed run."""
@@ -157,16 +156,6 @@ def _frontier_records(evaluate, frontier: list, path) -> dict:
                 loglik=np.stack([records[a].loglik for a in frontier]))
     atomic_write(path, lambda f: np.savez_compressed(f, allocations=np.array(frontier), **data))
     return data
-
-
-def _rescored(target, pick):
-    """The pick's per-image records on the rescore part (once per seed and allocation)."""
-    cache = target.__dict__.setdefault('rescored', {})
-    if pick not in cache:
-        with torch.no_grad():
-            target.evaluators['rescore'](pick)
-        cache[pick] = target.evaluators['rescore'].last_per_image
-    return cache[pick]
 
 
 def _mean_std(values: list) -> dict:

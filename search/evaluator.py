@@ -269,9 +269,8 @@ class ClassificationEvaluator:
         allocation. On allocations of 16 blocks of ``resnet_bottleneck_demo`` (the tops target)
         that ran 1.9-2.0x faster than grouping them by stages 1-2 through
         :meth:`evaluate_step` (``benchmarks/search_prefix_cache.py --frontier`` compares the
-        two). Scores equal :meth:`__call__`'s up to float
-        rounding; the order of the yields is the walk's (sorted allocations). Features of one
-        prefix per stage are held at a time.
+        two). Scores equal :meth:`__call__`'s up to float rounding; the order of the yields is
+        the walk's (sorted allocations). Features of one prefix per stage are held at a time.
         """
         space = self.backbone.space
         allocations = sorted(dict.fromkeys(space.validate(a) for a in allocations))
