@@ -27,6 +27,7 @@ from analysis.smallnets import (
     TARGET_NETS,
     Classifier,
     accuracy,
+    evaluated_epochs,
     load_transfer_data,
     share_of_gain,
     timed_transfer,
@@ -67,7 +68,8 @@ def compute(ctx, report: dict) -> dict:
         return train_classifier(model, data.target_x, data.target_y, s.transfer_epochs,
                                 ctx.seed, LR, BATCH,
                                 lambda m: top1(m, data.target_test_x, data.target_test_y,
-                                                 recalibrate_on=data.target_x))
+                                                 recalibrate_on=data.target_x),
+                                s.transfer_evaluate_every)
 
     def target_init(name):
         torch.manual_seed(ctx.seed)  # the same random init for every source and method
@@ -134,6 +136,7 @@ def compute(ctx, report: dict) -> dict:
     gaps = {target: round(pretrained_curves[target][-1] - random_curves[target][-1], 2)
             for target in random_curves}
     return dict(epochs=s.transfer_epochs, size=s.transfer_size, mean_ceiling=mean_ceiling,
+                tested_epochs=evaluated_epochs(s.transfer_epochs, s.transfer_evaluate_every),
                 target=TARGET, labels_per_class=len(data.target_x) // data.target_classes,
                 source_images=len(data.source_x), target_images=len(data.target_x),
                 test_images=len(data.target_test_x), sources=source_top1,
@@ -151,7 +154,7 @@ def rounded(value: float | None) -> float | None:
 def plot(data: dict, path):
     pairs = data['pairs']
     fig, axes = figure(1, len(pairs), size=(3.3 * len(pairs), 3.8), squeeze=False)
-    xs = np.arange(1, data['epochs'] + 1)
+    xs = tested_epochs(data)
     for ax, pair in zip(axes[0], pairs):
         ax.plot(xs, pair['random']['curve'], '--o', color=COLORS['random'], label='random')
         if 'pretrained' in pair:  # absent from reports made before it existed
@@ -169,8 +172,14 @@ def plot(data: dict, path):
     return save(fig, path, data)
 
 
+def tested_epochs(data: dict) -> list:
+    """The epochs after which the curves were tested (every one in reports made before
+    ``transfer_evaluate_every``)."""
+    return data.get('tested_epochs') or list(range(1, data['epochs'] + 1))
+
+
 def markdown(data: dict) -> str:
-    n = data['epochs']
+    n, first = data['epochs'], tested_epochs(data)[0]
     rows = []
     for p in data['pairs']:
         pair = f'{p["source"]} → {p["target"]} (sim. {num(p["similarity"])})'
@@ -225,7 +234,7 @@ def markdown(data: dict) -> str:
         f'transfer / from random init (DPIAT\'s effectiveness); on the random-init row, its '
         f'ceiling 1 / random top-1, the highest ratio any init could reach there.',
         table(['pair (DPIAT similarity)', 'init', 'coverage %', 'transfer s',
-               'top-1 after 1 epoch', f'top-1 after {n}', 'ratio', 'share of pretraining gain'],
+               f'top-1 after {epochs(first)}', f'top-1 after {n}', 'ratio', 'share of pretraining gain'],
               rows),
         table(['method', 'mean ratio', 'min ratio', 'pairs above 1', 'mean share', 'min share',
                'pairs below 0', 'mean coverage %', 'mean transfer s'], summary),
