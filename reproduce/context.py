@@ -120,7 +120,7 @@ class ReportContext:
             dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=iters,
                  eta_min=1e-3)]
         cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
-        cfg.val_cfg.bn_recalibration_batches = min(20, 2 * s.recal_batches)
+        cfg.val_cfg.bn_recalibration_batches = s.source_recal_batches
         cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
                                             interval=iters, max_keep_ckpts=1)
 
@@ -218,7 +218,7 @@ class ReportContext:
         from search.engine import evaluator_from_config
         cfg = self.config('supernet', 'source_eval')
         cfg.search_cfg = dict(evaluator=dict(type='classification',
-                                             num_recal_batches=self.settings.recal_batches))
+                                             num_recal_batches=self.settings.source_recal_batches))
         return evaluator_from_config(cfg, self.supernet, work_dir=cfg.work_dir)
 
     # ------------------------------------------------------------------- child fine-tuning

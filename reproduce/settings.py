@@ -13,12 +13,15 @@ TRANSFER_PAIRS = (('resnet18/4', 'resnet10x3/8'), ('resnet18/4', 'resnet(2,2,8,2
 class _Source:
     """Source super-network (the five Fashion-MNIST classes that are not tops,
     ``configs/demo/supernet_resnet_fashion_split.py``): images written per class, training
-    iterations and batch (skipped with a given checkpoint)."""
+    iterations and batch (skipped with a given checkpoint), and the BatchNorm recalibration
+    batches of a source child (its validation and the x axis of Fig. 1): the source has
+    thousands of training images, where the target's few allow ``recal_batches`` only."""
     mode: str
     source_train_per_class: int = 4000
     source_val_per_class: int = 400
     supernet_iters: int = 600
     supernet_batch: int = 64
+    source_recal_batches: int = 8
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ FULL = Settings(mode='full')
 REDUCED = Settings(
     mode='reduced', source_train_per_class=12, source_val_per_class=4, supernet_iters=6,
     supernet_batch=16, target_per_class=(8, 12, 12, 12), target_finetune_epochs=1,
-    recal_batches=2, budget=6, seeds=2, architecture_count=3, child_epochs=2, batch=16,
+    source_recal_batches=2, recal_batches=2, budget=6, seeds=2, architecture_count=3, child_epochs=2, batch=16,
     num_workers=0,
     transfer_pairs=TRANSFER_PAIRS[:3], transfer_source_images=200, transfer_source_epochs=1,
     transfer_target_images=100, transfer_test_images=100, transfer_epochs=1, transfer_size=16,
