@@ -245,7 +245,7 @@ class ReportContext:
         kind = 'inherited' if inherited else 'scratch'
         saved = self.work_dir / 'curves' / f'seed{seed}' / f'{name}_{kind}' \
             f'{"" if curve else "_final"}.json'
-        if not curve and saved.with_name(f'{name}_{kind}.json').exists():
+        if not (curve or saved.exists()) and saved.with_name(f'{name}_{kind}.json').exists():
             # the same run, tested after every epoch too: its last test is this one (same
             # data, schedule and seed; the full report's three such pairs were equal)
             return self._finetuned(allocation, inherited, seed, curve=True)[-1]
