@@ -2,7 +2,7 @@
 report with figures (architecture matters, greedy vs other searches, weight inheritance,
 heterogeneous transfer, effective receptive fields, the search trajectory).
 
-    python tools/report.py                                  # full run, ~60-65 min on 2 CPU cores
+    python tools/report.py                                  # full run, 60-68 min on 2 CPU cores
     python tools/report.py --supernet report/supernet.pth   # reuse a trained super-network
     python tools/report.py --reduced --out /tmp/report      # tiny sizes, ~1 min (the tests')
     python tools/report.py --render-only --out report       # redraw from report/report.json
