@@ -234,7 +234,8 @@ def markdown(data: dict) -> str:
         f'transfer / from random init (DPIAT\'s effectiveness); on the random-init row, its '
         f'ceiling 1 / random top-1, the highest ratio any init could reach there.',
         table(['pair (DPIAT similarity)', 'init', 'coverage %', 'transfer s',
-               f'top-1 after {epochs(first)}', f'top-1 after {n}', 'ratio', 'share of pretraining gain'],
+               f'top-1 after {epochs(first)}', f'top-1 after {n}', 'ratio',
+               'share of pretraining gain'],
               rows),
         table(['method', 'mean ratio', 'min ratio', 'pairs above 1', 'mean share', 'min share',
                'pairs below 0', 'mean coverage %', 'mean transfer s'], summary),

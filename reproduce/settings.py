@@ -91,8 +91,8 @@ FULL = Settings(mode='full')
 REDUCED = Settings(
     mode='reduced', source_train_per_class=12, source_val_per_class=4, supernet_iters=6,
     supernet_batch=16, target_per_class=(8, 12, 12, 12), target_finetune_epochs=1,
-    source_recal_batches=2, recal_batches=2, budget=6, seeds=2, architecture_count=3, child_epochs=2, batch=16,
-    num_workers=0,
+    source_recal_batches=2, recal_batches=2, budget=6, seeds=2, architecture_count=3,
+    child_epochs=2, batch=16, num_workers=0,
     transfer_pairs=TRANSFER_PAIRS[:3], transfer_source_images=200, transfer_source_epochs=1,
     transfer_target_images=100, transfer_test_images=100, transfer_epochs=1, transfer_size=16,
     erf_images=2, erf_size=32)
