@@ -58,10 +58,10 @@ class _Transfer(_Children):
     per class: multiples of 5), target epochs, side. 25 labelled images and 8 epochs are the
     regime ``benchmarks/transfer_effectiveness.py`` first chose by the pretraining gap alone
     (docs/benchmarks.md); its default now trains on 24,000 source images, where pretraining
-    gains >= 10 points on one target, but here that would add ~12 minutes to the report's hour,
-    so the section keeps 8,000 (smaller gaps; the benchmark is the evidence). 1,000 test
-    images and testing every 4th epoch (and the last) keep the section's testing short: one
-    test costs ~1 s, five epochs on 25 images."""
+    gains >= 10 points on one target, but here that made this section 1,073 s instead of 447 s
+    (seed 0, one thread), so it keeps 8,000 (smaller gaps; the benchmark is the evidence).
+    1,000 test images and testing every 4th epoch (and the last) keep the section's testing
+    short: one test (~1 s) costs about as much as five epochs on 25 images."""
     transfer_pairs: tuple = TRANSFER_PAIRS
     transfer_source_images: int = 8000
     transfer_source_epochs: int = 2
