@@ -24,6 +24,7 @@ from supernet.datasets import (
 from supernet.engine.launch import build_runner, summarize_validation
 from supernet.spaces import format_allocation
 
+from .parallel import Beside
 from .settings import Settings
 
 CONFIGS = {  # under the configs folder of a clone (tools/report.py passes it)
@@ -52,6 +53,9 @@ class ReportContext:
 
     def __init__(self, settings: Settings, seed: int, work_dir, data_root, supernet=None,
                  keep_supernet=None, config_dir='configs'):
+        # how a second process builds its own context (the super-network given as trained)
+        self.arguments = dict(settings=settings, seed=seed, work_dir=work_dir,
+                              data_root=data_root, config_dir=config_dir)
         self.settings, self.seed = settings, seed
         self.seeds = [seed + i for i in range(settings.seeds)]
         self.work_dir, self.data_root = Path(work_dir), Path(data_root)
@@ -65,6 +69,23 @@ class ReportContext:
         self._targets: dict = {}  # target seed -> TargetRun
         # target seed -> {allocation: (search top-1, search log-likelihood)}, set by section 2
         self.frontier_scores: dict = {}
+        # jobs run beside this process (the report sets a two-process one)
+        self.beside = Beside(processes=1)
+
+    def state(self) -> dict:
+        """What this context learned that the main process needs: sent back by a context in
+        the second process (:meth:`absorb`)."""
+        counters = {k: v for k, v in self.reused.items() if not isinstance(v, bool)}
+        return dict(frontier_scores=self.frontier_scores, reused=counters,
+                    written=self._written)
+
+    def absorb(self, state: dict):
+        """Take in another context's :meth:`state` (its seeds' scores, what it reused, the
+        curve files it wrote, so they are not counted as reused later)."""
+        self.frontier_scores.update(state['frontier_scores'])
+        for key, count in state['reused'].items():
+            self.reused[key] += count
+        self._written |= state['written']
 
     # ------------------------------------------------------------------------------- data
     def prepare_data(self) -> dict:

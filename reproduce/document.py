@@ -17,6 +17,7 @@ from supernet.engine.progress import progress
 
 from . import architecture, hetero, inheritance, receptive_field, searches, trajectory
 from .context import SPACE, ReportContext
+from .parallel import Beside
 from .render import allocation, epochs, num, table
 from .settings import Settings
 
@@ -27,7 +28,7 @@ WORK_MARKER = '.archtransfer-report'
 
 def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_root=None,
                command: str = 'python tools/report.py', resume: bool = False,
-               config_dir='configs') -> dict:
+               config_dir='configs', processes: int = 2) -> dict:
     """Compute every section and write ``out_dir/report.json``; returns the report.
 
     Args:
@@ -44,14 +45,17 @@ def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_r
             that was stopped) and reuse what it finished: the super-network trained there, the
             target fine-tuning, the search log's evaluations and the child fine-tunes.
         config_dir: the repository's ``configs/`` folder (the demo configs are read from it).
+        processes: 2 runs the transfer section and the last target seed's searches in a second
+            process (:mod:`~reproduce.parallel`), 1 runs everything in this one; the results
+            are the same.
     """
     with WorkDirLock(out_dir):  # a second report into the same folder is refused at once
         return _run_report(settings, Path(out_dir), seed, supernet, data_root, command, resume,
-                           config_dir)
+                           config_dir, processes)
 
 
 def _run_report(settings, out_dir: Path, seed, supernet, data_root, command, resume,
-                config_dir) -> dict:
+                config_dir, processes) -> dict:
     start = time.perf_counter()
     run_key = dict(settings=settings.to_dict(), seed=seed,
                    supernet=None if supernet is None else str(supernet))
@@ -60,19 +64,28 @@ def _run_report(settings, out_dir: Path, seed, supernet, data_root, command, res
     ctx = ReportContext(settings, seed, work_dir, data_root, supernet,
                         keep_supernet=out_dir / 'supernet.pth', config_dir=config_dir)
     ctx.check_given_supernet()
+    hetero.check_pairs(settings)
     data = ctx.prepare_data()
-    ctx.supernet  # noqa: B018  (train it now, so section times are their own)
-    ctx.target()  # fine-tune on the target (first seed; the others in section 2)
-    setup_seconds = round(time.perf_counter() - start, 1)
+    with Beside(processes, log=work_dir / 'second_process.log') as ctx.beside:
+        if ctx.beside.parallel:
+            print(f'a second process runs the transfer section and the last target seed\'s '
+                  f'searches; its progress: {ctx.beside.log}', flush=True)
+        hetero.start(ctx)  # needs no super-network: from the start, beside it
+        ctx.supernet  # noqa: B018  (train it now, so section times are their own)
+        searches.start(ctx)  # the last target seed, beside the others
+        ctx.target()  # fine-tune on the target (first seed; the others in section 2)
+        setup_seconds = round(time.perf_counter() - start, 1)
 
-    report = {}
-    for section in progress(COMPUTE_ORDER, 'report sections'):
-        section_start = time.perf_counter()
-        result = section.compute(ctx, report)
-        result.update(title=section.TITLE, command=command, seed=seed,
-                      seconds=round(time.perf_counter() - section_start, 1))
-        report[section.KEY] = result
+        report = {}
+        for section in progress(COMPUTE_ORDER, 'report sections'):
+            section_start = time.perf_counter()
+            result = section.compute(ctx, report)
+            result.update(title=section.TITLE, command=command, seed=seed)
+            # a section run in the second process brings its own time, not this one's wait
+            result.setdefault('seconds', round(time.perf_counter() - section_start, 1))
+            report[section.KEY] = result
     meta = dict(command=command, seed=seed, mode=settings.mode, settings=settings.to_dict(),
+                processes=processes,
                 space=SPACE, data=data, supernet=ctx.supernet_info,
                 setup_seconds=setup_seconds, minutes=round((time.perf_counter() - start) / 60, 1),
                 reused=ctx.reused,
@@ -149,7 +162,8 @@ def _header(report: dict) -> str:
                   f'{num(supernet["max_top1"])}%, shallowest {num(supernet["min_top1"])}%)')
     else:
         source = f'reused from `{supernet["checkpoint"]}`'
-    rows = [[s['title'], num(s['seconds'], 1)] for s in report['sections'].values()]
+    rows = [[s['title'] + (' (in the second process)' if s.get('beside') else ''),
+             num(s['seconds'], 1)] for s in report['sections'].values()]
     reused = meta.get('reused', {})
     resumed = ''
     if any(reused.values()):  # --resume: the minutes above are this run's only

@@ -14,6 +14,13 @@ def num(value, decimals: int = 2, sign: bool = False) -> str:
     return f'{value:+.{decimals}f}' if sign else f'{value:.{decimals}f}'
 
 
+def plus_minus(value, spread, decimals: int = 2, sign: bool = False) -> str:
+    """``'47.67 ± 4.08'``; the value alone when there is no spread (one seed)."""
+    if spread is None:
+        return num(value, decimals, sign)
+    return f'{num(value, decimals, sign)} ± {num(spread, decimals)}'
+
+
 def epochs(n: int) -> str:
     """``'1 epoch'``, ``'8 epochs'``."""
     return f'{n} epoch' if n == 1 else f'{n} epochs'

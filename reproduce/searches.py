@@ -34,6 +34,7 @@ from search import (
 )
 from supernet.engine.progress import progress
 
+from .context import ReportContext
 from .render import allocation, figure, num, provenance, save, table
 
 KEY = 'search'
@@ -55,9 +56,32 @@ def shown(score: float, metric: str) -> float:
     return percent(score) if metric == 'accuracy' else round(score, 4)
 
 
+def start(ctx):
+    """Queue the last target seed's searches in the report's second process, when it has one
+    and there is more than one seed (call once the super-network exists: they fine-tune it)."""
+    if ctx.beside.parallel and len(ctx.seeds) > 1:
+        ctx.beside.submit((KEY, ctx.seeds[-1]), seed_run_beside, ctx.arguments, ctx.supernet,
+                          ctx.seeds[-1])
+
+
+def seed_run_beside(arguments: dict, supernet: str, seed: int) -> tuple:
+    """One target seed's searches in the second process, with its own context on the same
+    folders: ``(the seed's results, the context's state)``."""
+    ctx = ReportContext(**arguments, supernet=supernet)
+    ctx.prepare_data()  # written by the main process already: only finds the folders
+    return _seed_run(ctx, seed), ctx.state()
+
+
 def compute(ctx, report: dict) -> dict:
     s = ctx.settings
-    seeds = [_seed_run(ctx, seed) for seed in progress(ctx.seeds, 'searches: target seeds')]
+    seeds = []
+    for seed in progress(ctx.seeds, 'searches: target seeds'):
+        if (KEY, seed) in ctx.beside:
+            (run, state), _ = ctx.beside.result((KEY, seed))
+            ctx.absorb(state)
+        else:
+            run = _seed_run(ctx, seed)
+        seeds.append(run)
     first = seeds[0]
     summary = {}
     for method in METHODS:

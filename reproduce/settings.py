@@ -55,19 +55,19 @@ class _Transfer(_Children):
     """Heterogeneous transfer (in-memory tensors, ``reproduce.hetero``, the tops target):
     source -> target pairs, source training images (the classes that are not tops) and epochs,
     the target's labelled training images and test images (totals over the five tops, a fifth
-    per class: multiples of 5), target epochs, side. 25 labelled images and 8 epochs are the
-    regime ``benchmarks/transfer_effectiveness.py`` first chose by the pretraining gap alone
-    (docs/benchmarks.md); its default now trains on 24,000 source images, where pretraining
-    gains >= 10 points on one target, but here that made this section 1,073 s instead of 447 s
-    (seed 0, one thread), so it keeps 8,000 (smaller gaps; the benchmark is the evidence).
-    1,000 test images and testing every 4th epoch (and the last) keep the section's testing
-    short: one test (~1 s) costs about as much as five epochs on 25 images."""
+    per class: multiples of 5), target epochs, side; every target seed (``seeds``) fine-tunes
+    anew. The regime of ``benchmarks/transfer_effectiveness.py``, chosen there by the
+    pretraining gap alone (docs/benchmarks.md): 24,000 source images for 2 epochs, 5 labels per
+    class and 12 epochs, where pretraining the target itself gains >= 10 points on one target.
+    The section runs in the report's second process, beside the searches. 1,000 test images
+    and testing every 4th epoch (and the last) keep its testing short: one test (~1 s) costs
+    about as much as five epochs on 25 images."""
     transfer_pairs: tuple = TRANSFER_PAIRS
-    transfer_source_images: int = 8000
+    transfer_source_images: int = 24000
     transfer_source_epochs: int = 2
     transfer_target_images: int = 25
     transfer_test_images: int = 1000
-    transfer_epochs: int = 8
+    transfer_epochs: int = 12
     transfer_evaluate_every: int = 4
     transfer_size: int = 24
 

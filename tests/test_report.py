@@ -161,38 +161,57 @@ def test_tables_equal_the_json(report):
                       for r in seed['picks'] if r['method'] == 'greedy')
         assert entry['inherited'] == greedy['test_top1']  # section 2's fine-tune, reused
 
-    per_pair, summary = tables_of(parts[s['transfer']['title']])
+    transfer = s['transfer']
+    per_pair, summary = tables_of(parts[transfer['title']])
     cells = iter(per_pair[1:])
-    for pair in s['transfer']['pairs']:
+    seeds = len(transfer['target_seeds'])
+    assert seeds == len(data['meta']['data']['target_seeds']) >= 2
+
+    def pm(value, spread, sign=False):  # the mean, ± the std of the per-seed values
+        return f'{value:+.2f} ± {spread:.2f}' if sign else f'{value:.2f} ± {spread:.2f}'
+
+    for pair in transfer['pairs']:
         random, reference = pair['random'], pair['pretrained']
+        for init in [random, reference, *pair['methods'].values()]:
+            assert len(init['per_seed']) == seeds
+            assert init['top1'] == round(float(np.mean(init['per_seed'])), 2) == init['curve'][-1]
+            assert init['top1_std'] == round(float(np.std(init['per_seed'], ddof=1)), 2)
         row = next(cells)
-        assert row[4:] == [fmt(random['curve'][0]), fmt(random['top1']),
+        assert row[4:] == [fmt(random['curve'][0]), pm(random['top1'], random['top1_std']),
                            f"≤ {fmt(random['ceiling'])}", '–']
         # the most any init could reach: no method's ratio exceeds it
         assert random['ceiling'] == round(100 / random['top1'], 2)
         assert all(m['ratio'] <= random['ceiling'] + 0.01 for m in pair['methods'].values())
         row = next(cells)
         assert row[1:] == ['pretrained (same arch.)', '–', '–', fmt(reference['curve'][0]),
-                           fmt(reference['top1']), fmt(reference['ratio']),
-                           f"gap {reference['gap']:+.2f}"]
+                           pm(reference['top1'], reference['top1_std']),
+                           fmt(reference['ratio']),
+                           f"gap {pm(reference['gap'], reference['gap_std'], sign=True)}"]
         assert reference['gap'] == round(reference['top1'] - random['top1'], 2)
-        assert s['transfer']['gaps'][pair['target']] == reference['gap']
+        assert transfer['gaps'][pair['target']] == reference['gap']
         gap = reference['top1'] - random['top1']
-        for method in s['transfer']['methods']:
+        for method in transfer['methods']:
             m, row = pair['methods'][method], next(cells)
-            # (transfer - random) / (pretrained - random); none without a gain to share
+            # (transfer - random) / (pretrained - random) of the seed means; none without a
+            # gain to share
             share = round((m['top1'] - random['top1']) / gap, 2) if gap > 0 else None
             assert m['share'] == share
+            assert m['ratio'] == round(m['top1'] / random['top1'], 2)
+            share_cell = 'n/a: gap ≤ 0' if share is None else \
+                fmt(share) if m['share_std'] is None else pm(share, m['share_std'])
             assert row[1:] == [method, fmt(m['coverage'], 1), fmt(m['seconds']),
-                               fmt(m['curve'][0]), fmt(m['top1']), fmt(m['ratio']),
-                               'n/a: gap ≤ 0' if share is None else fmt(share)]
-    assert s['transfer']['min_gap'] == min(s['transfer']['gaps'].values())
+                               fmt(m['curve'][0]), pm(m['top1'], m['top1_std']),
+                               pm(m['ratio'], m['ratio_std']), share_cell]
+    assert transfer['min_gap'] == min(transfer['gaps'].values())
     for row in summary[1:]:
-        entry = s['transfer']['summary'][row[0]]
+        entry = transfer['summary'][row[0]]
         assert row[1:3] == [fmt(entry['mean_ratio']), fmt(entry['min_ratio'])]
         assert row[4:7] == ['–' if entry['mean_share'] is None else fmt(entry['mean_share']),
                             '–' if entry['min_share'] is None else fmt(entry['min_share']),
                             str(entry['pairs_below_0'])]
+        mattering = [p['methods'][row[0]]['share'] for p in transfer['pairs']
+                     if p['pretrained']['gap'] >= transfer['gap_goal']]
+        assert entry['gap_pairs']['count'] == len(mattering)
 
     [erf] = tables_of(parts[s['erf']['title']])
     panels = [p for r in s['erf']['rows'] for p in r['panels']]
@@ -227,11 +246,12 @@ def test_rendering_is_a_function_of_the_json(report, tmp_path):
 
 
 def without_timings(node):
-    """The report without what a rerun measures anew: seconds, the command line, and how many
-    evaluations the search made itself rather than took from its log."""
+    """The report without what a rerun measures anew: seconds, the command line, how many
+    evaluations the search made itself rather than took from its log, and which process ran
+    a section."""
     if isinstance(node, dict):
         return {k: without_timings(v) for k, v in node.items()
-                if 'seconds' not in k and k not in ('command', 'new_evaluations')}
+                if 'seconds' not in k and k not in ('command', 'new_evaluations', 'beside')}
     if isinstance(node, list):
         return [without_timings(v) for v in node]
     return node
@@ -243,8 +263,9 @@ def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
     shutil.copytree(out, stopped)
     for name in ('report.json', 'README.md'):  # stopped before writing them
         (stopped / name).unlink()
+    # in one process: the last seed's searches, run beside the others before, give the same
     result = run(ROOT / 'tools/report.py', '--reduced', '--out', stopped, '--data-root',
-                 out.parent / 'data', '--seed', '3', '--resume')
+                 out.parent / 'data', '--seed', '3', '--resume', '--processes', '1')
     resumed = json.loads((stopped / 'report.json').read_text())
     curves = len(list((out / 'work' / 'curves').glob('seed*/*.json')))
     seeds = data['meta']['data']['target_seeds']
@@ -253,7 +274,8 @@ def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
     assert curves >= 4 and evaluations >= len(seeds) * data['sections']['search']['frontier_size']
     assert resumed['meta']['reused'] == dict(supernet=True, target_finetuning=len(seeds),
                                              child_finetunes=curves,
-                                             search_evaluations=evaluations)
+                                             search_evaluations=evaluations,
+                                             transfer_section=True)
     assert 'reused from the stopped run: supernet True' in result.stdout
     assert 'It resumed a stopped run' in (stopped / 'README.md').read_text()
     assert without_timings(resumed['sections']) == without_timings(data['sections'])

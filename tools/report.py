@@ -2,7 +2,7 @@
 report with figures (architecture matters, greedy vs other searches, weight inheritance,
 heterogeneous transfer, effective receptive fields, the search trajectory).
 
-    python tools/report.py                                  # full run, 60-68 min on 2 CPU cores
+    python tools/report.py                                  # full run, ~39 min on 2 CPU cores
     python tools/report.py --supernet report/supernet.pth   # reuse a trained super-network
     python tools/report.py --reduced --out /tmp/report      # tiny sizes, ~1 min (the tests')
     python tools/report.py --render-only --out report       # redraw from report/report.json
@@ -40,6 +40,10 @@ def main(argv=None):
                         help='continue a stopped run with the same options in OUT: reuse its '
                         'super-network, target fine-tuning, search evaluations and child '
                         'fine-tunes (OUT/work)')
+    parser.add_argument('--processes', type=int, choices=(1, 2), default=2,
+                        help='2 (default): the transfer section and the last target seed\'s '
+                        'searches run in a second process, on the second core; 1: everything '
+                        'in this one (same results, slower)')
     parser.add_argument('--render-only', action='store_true',
                         help='redraw README.md and the figures from OUT/report.json')
     args = parser.parse_args(argv)
@@ -65,7 +69,8 @@ def main(argv=None):
     try:
         report = run_report(settings, out, seed=args.seed, supernet=args.supernet,
                             data_root=args.data_root, command=command, resume=args.resume,
-                            config_dir=Path(__file__).resolve().parents[1] / 'configs')
+                            config_dir=Path(__file__).resolve().parents[1] / 'configs',
+                            processes=args.processes)
     except (FileExistsError, FileNotFoundError) as err:  # OUT/work is not ours / not there
         parser.error(str(err))
     readme = render_report(report, out)
