@@ -97,6 +97,8 @@ def measure_once(settings, seed: int, path) -> tuple:
 
 
 def measure(settings, seed: int) -> dict:
+    """The section's numbers for ``settings``: data, sources and references with ``seed``,
+    the fine-tunes over the target seeds ``seed, seed + 1, ...`` (``settings.seeds``)."""
     s = settings
     check_pairs(s)
     data = load_transfer_data(s.transfer_source_images, s.transfer_target_images,
