@@ -2,6 +2,8 @@
 
     python benchmarks/target_headroom.py --supernet work_dirs/supernet_split/iter_600.pth
     python benchmarks/target_headroom.py --supernet ... --seeds 0 1 2 --bootstrap 1000
+    python benchmarks/target_headroom.py --records report/work/seed*/per_image.npz  # step 2
+                                          # only, on a report's saved scores (no training)
 
 1. Fine-tunes the source super-network on the target with depth sampling (the search config's
    schedule) and scores every allocation of C blocks with the search's evaluator (BatchNorm
@@ -9,7 +11,10 @@
    gives both top-1 and mean log-likelihood.
 2. Prints, per metric, the bootstrap standard error (over the 'search' images) of the best
    allocation's score, how many allocations lie within one standard error of it (also on fewer
-   search images), Kendall tau between the metrics, and how the search's pick fares when the
+   search images, and projected to more: the same means with the standard error shrunk by
+   1/sqrt(k) for k times the images, which counts the allocations whose *measured* gap to the
+   best stays inside the smaller noise; an estimate of the images a target needs, not a
+   measurement), Kendall tau between the metrics, and how the search's pick fares when the
    best few by each metric are re-scored on the second held-out part ('rescore': data that did
    not choose them).
 3. Fine-tunes the best allocation and the space's default (ResNet-50's proportions) from
@@ -50,7 +55,13 @@ def rank_of(scores: np.ndarray, i: int) -> int:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--supernet', required=True, help='source super-network checkpoint')
+    parser.add_argument('--supernet', help='source super-network checkpoint (required '
+                        'unless --records)')
+    parser.add_argument('--records', nargs='+', type=Path,
+                        help="saved per-image scores (a report's work/seed*/per_image.npz): "
+                             'print the headroom figures of step 2 for each, train nothing')
+    parser.add_argument('--project', type=int, nargs='*', default=[2, 4, 8, 16],
+                        help='also project the count within 1 SE to k times the search images')
     parser.add_argument('--search-config', default='configs/demo/search_tops.py')
     parser.add_argument('--finetune-config', default='configs/demo/finetune_child_tops.py')
     parser.add_argument('--work-dir', default='work_dirs/target_headroom')
@@ -68,7 +79,22 @@ def main():
                         help='also count within 1 SE on N randomly drawn search images')
     parser.add_argument('--skip-children', action='store_true')
     args = parser.parse_args()
+    if args.records:
+        for path in args.records:
+            if not path.is_file():
+                parser.error(f'--records {path}: no such file')
+    elif not args.supernet:
+        parser.error('--supernet is required (or --records to read saved scores)')
     print('command:', shlex.join([sys.executable] + sys.argv))
+    if args.records:
+        for path in args.records:
+            with np.load(path) as stored:
+                print(f'\n{path}: {len(stored["allocations"])} allocations, '
+                      f'{stored["correct"].shape[1]} search images')
+                for k, metric in enumerate(('top-1', 'log-likelihood')):
+                    per_image = stored[('correct', 'loglik')[k]]
+                    print_headroom(metric, per_image, args)
+        return
     print('seeds:', args.seeds, '| bootstrap resamples:', args.bootstrap)
     work = Path(args.work_dir)
     timings = {}
@@ -138,13 +164,7 @@ def main():
         print(f'  paired (SE of each difference to the best, median {paired_se:.3f}): '
               f'{st["paired_within"]} trail it by at most one '
               f'({100 * st["paired_within"] / len(frontier):.1f} %)')
-        for n in args.subsets:  # the same question on n of the search images (a random draw:
-            if n < n_search:      # the part is stored class by class)
-                keep = np.random.default_rng(args.seeds[0]).permutation(n_search)[:n]
-                per_image = (correct, loglik)[k][:, keep]
-                sub = crowd_at_the_top(per_image, args.bootstrap, args.seeds[0])
-                print(f'  with {n} of the search images: SE {scale * sub["se"]:.3f}, within '
-                      f'1 SE {sub["within"]} ({100 * sub["within"] / len(frontier):.1f} %)')
+        fewer_and_more_images((correct, loglik)[k], scale, args)
         again = np.array([rescored[a][k].mean() for a in shortlist])
         pick = shortlist.index(frontier[best])
         print(f'  the pick re-scored: {scale * again[pick]:.3f}, rank {rank_of(again, pick)} of '
@@ -165,6 +185,38 @@ def main():
     print('\nseconds:', {k: round(v) for k, v in timings.items()})
     summary['seconds'] = timings
     (work / 'summary.json').write_text(json.dumps(summary, indent=1, default=str))
+
+
+def fewer_and_more_images(per_image: np.ndarray, scale: float, args):
+    """The count within 1 SE on a random draw of fewer search images (the part is stored class
+    by class), and projected to ``k`` times as many (the same means, SE / sqrt(k))."""
+    candidates, n_search = per_image.shape
+    for n in args.subsets:
+        if n < n_search:
+            keep = np.random.default_rng(args.seeds[0]).permutation(n_search)[:n]
+            sub = crowd_at_the_top(per_image[:, keep], args.bootstrap, args.seeds[0])
+            print(f'  with {n} of the search images: SE {scale * sub["se"]:.3f}, within '
+                  f'1 SE {sub["within"]} ({100 * sub["within"] / candidates:.1f} %)')
+    scores = per_image.mean(1)
+    best = int(np.argmax(scores))
+    gaps = np.delete(scores[best] - scores, best)
+    se = crowd_at_the_top(per_image, args.bootstrap, args.seeds[0])['se']
+    for k in args.project:
+        within = int(np.sum(gaps <= se / np.sqrt(k)))
+        print(f'  projected to {k * n_search} search images (SE / sqrt({k}) = '
+              f'{scale * se / np.sqrt(k):.3f}): within 1 SE {within} '
+              f'({100 * within / candidates:.1f} %)')
+
+
+def print_headroom(metric: str, per_image: np.ndarray, args):
+    """Step 2's figures for one metric from saved per-image scores."""
+    scale = 100 if metric == 'top-1' else 1
+    st = crowd_at_the_top(per_image, args.bootstrap, args.seeds[0])
+    share = 100 * st['within'] / len(per_image)
+    print(f'[{metric}] bootstrap SE of the best score: {scale * st["se"]:.3f}; within 1 SE: '
+          f'{st["within"]} of {len(per_image)} ({share:.1f} %; criterion <= 2 %: '
+          f'{"PASS" if share <= 2 else "MISS"}); paired: {st["paired_within"]}')
+    fewer_and_more_images(per_image, scale, args)
 
 
 def fine_tune_children(args, space, frontier, scores, work: Path, timings: dict) -> list:
