@@ -18,7 +18,7 @@ from supernet.engine.progress import progress
 from . import architecture, hetero, inheritance, receptive_field, searches, trajectory
 from .context import SPACE, ReportContext
 from .parallel import Beside
-from .render import allocation, epochs, num, table
+from .render import allocation, epochs, num, plus_minus, table
 from .settings import Settings
 
 SECTIONS = (architecture, searches, inheritance, hetero, receptive_field, trajectory)  # shown
@@ -127,7 +127,7 @@ def claims(report: dict) -> list:
                    False: 'no'}[erf['greedy_wider_than_resnet50']]
 
     def test(method):
-        return f'{num(summary[method]["test"]["mean"])} ± {num(summary[method]["test"]["std"])}'
+        return plus_minus(summary[method]['test']['mean'], summary[method]['test']['std'])
 
     return [
         ['1', 'the best source network is not the best target network',

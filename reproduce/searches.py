@@ -35,7 +35,7 @@ from search import (
 from supernet.engine.progress import progress
 
 from .context import ReportContext
-from .render import allocation, figure, num, provenance, save, table
+from .render import allocation, figure, num, plus_minus, provenance, save, table
 
 KEY = 'search'
 TITLE = '2. Greedy vs exhaustive vs random vs evolution, re-scored'
@@ -272,5 +272,5 @@ def markdown(data: dict) -> str:
 
 
 def _pm(stats: dict) -> str:
-    return f'{num(stats["mean"])} ± {num(stats["std"])}'
+    return plus_minus(stats['mean'], stats['std'])
 
