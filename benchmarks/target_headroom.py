@@ -164,7 +164,7 @@ def main():
         print(f'  paired (SE of each difference to the best, median {paired_se:.3f}): '
               f'{st["paired_within"]} trail it by at most one '
               f'({100 * st["paired_within"] / len(frontier):.1f} %)')
-        fewer_and_more_images((correct, loglik)[k], scale, args)
+        fewer_and_more_images((correct, loglik)[k], st['se'], scale, args)
         again = np.array([rescored[a][k].mean() for a in shortlist])
         pick = shortlist.index(frontier[best])
         print(f'  the pick re-scored: {scale * again[pick]:.3f}, rank {rank_of(again, pick)} of '
@@ -187,9 +187,10 @@ def main():
     (work / 'summary.json').write_text(json.dumps(summary, indent=1, default=str))
 
 
-def fewer_and_more_images(per_image: np.ndarray, scale: float, args):
+def fewer_and_more_images(per_image: np.ndarray, se: float, scale: float, args):
     """The count within 1 SE on a random draw of fewer search images (the part is stored class
-    by class), and projected to ``k`` times as many (the same means, SE / sqrt(k))."""
+    by class), and projected to ``k`` times as many (the same means, ``se`` (the bootstrap SE
+    of the best score on all of them) / sqrt(k))."""
     candidates, n_search = per_image.shape
     for n in args.subsets:
         if n < n_search:
@@ -200,7 +201,6 @@ def fewer_and_more_images(per_image: np.ndarray, scale: float, args):
     scores = per_image.mean(1)
     best = int(np.argmax(scores))
     gaps = np.delete(scores[best] - scores, best)
-    se = crowd_at_the_top(per_image, args.bootstrap, args.seeds[0])['se']
     for k in args.project:
         within = int(np.sum(gaps <= se / np.sqrt(k)))
         print(f'  projected to {k * n_search} search images (SE / sqrt({k}) = '
@@ -216,7 +216,7 @@ def print_headroom(metric: str, per_image: np.ndarray, args):
     print(f'[{metric}] bootstrap SE of the best score: {scale * st["se"]:.3f}; within 1 SE: '
           f'{st["within"]} of {len(per_image)} ({share:.1f} %; criterion <= 2 %: '
           f'{"PASS" if share <= 2 else "MISS"}); paired: {st["paired_within"]}')
-    fewer_and_more_images(per_image, scale, args)
+    fewer_and_more_images(per_image, st['se'], scale, args)
 
 
 def fine_tune_children(args, space, frontier, scores, work: Path, timings: dict) -> list:

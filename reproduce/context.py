@@ -53,9 +53,6 @@ class ReportContext:
 
     def __init__(self, settings: Settings, seed: int, work_dir, data_root, supernet=None,
                  keep_supernet=None, config_dir='configs'):
-        # how a second process builds its own context (the super-network given as trained)
-        self.arguments = dict(settings=settings, seed=seed, work_dir=work_dir,
-                              data_root=data_root, config_dir=config_dir)
         self.settings, self.seed = settings, seed
         self.seeds = [seed + i for i in range(settings.seeds)]
         self.work_dir, self.data_root = Path(work_dir), Path(data_root)
@@ -71,6 +68,12 @@ class ReportContext:
         self.frontier_scores: dict = {}
         # jobs run beside this process (the report sets a two-process one)
         self.beside = Beside(processes=1)
+
+    def arguments(self) -> dict:
+        """How a second process builds its own context on the same folders (it is given the
+        super-network this one trained)."""
+        return dict(settings=self.settings, seed=self.seed, work_dir=self.work_dir,
+                    data_root=self.data_root, config_dir=self.config_dir)
 
     def state(self) -> dict:
         """What this context learned that the main process needs: sent back by a context in

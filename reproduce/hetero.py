@@ -72,16 +72,16 @@ def check_pairs(settings):
 
 def start(ctx):
     """Queue the section in the report's second process (``ctx.beside``)."""
-    check_pairs(ctx.settings)
     ctx.beside.submit(KEY, measure_once, ctx.settings, ctx.seed, ctx.work_dir / f'{KEY}.json')
 
 
 def compute(ctx, report: dict) -> dict:
     if KEY not in ctx.beside:
         start(ctx)
+    # the job's own seconds (in the second process: not how long this one waited for it)
     (result, reused), seconds = ctx.beside.result(KEY)
     ctx.reused['transfer_section'] = reused
-    return dict(result, seconds=result.get('seconds', seconds), beside=ctx.beside.parallel)
+    return dict(result, seconds=seconds, beside=ctx.beside.parallel)
 
 
 def measure_once(settings, seed: int, path) -> tuple:
@@ -89,9 +89,7 @@ def measure_once(settings, seed: int, path) -> tuple:
     :func:`measure`'s (then kept there)."""
     if path.exists():
         return json.loads(path.read_text()), True
-    start_time = time.perf_counter()
     result = measure(settings, seed)
-    result['seconds'] = round(time.perf_counter() - start_time, 1)
     atomic_write_text(path, json.dumps(result))
     return result, False
 

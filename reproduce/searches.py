@@ -60,7 +60,7 @@ def start(ctx):
     """Queue the last target seed's searches in the report's second process, when it has one
     and there is more than one seed (call once the super-network exists: they fine-tune it)."""
     if ctx.beside.parallel and len(ctx.seeds) > 1:
-        ctx.beside.submit((KEY, ctx.seeds[-1]), seed_run_beside, ctx.arguments, ctx.supernet,
+        ctx.beside.submit((KEY, ctx.seeds[-1]), seed_run_beside, ctx.arguments(), ctx.supernet,
                           ctx.seeds[-1])
 
 
