@@ -6,7 +6,9 @@
 #
 # mmcv has no wheel for torch 2.14 on PyPI, so it is built from source once (~10 min on 2 cores) and
 # the wheel is cached outside the clone (ARCHTRANSFER_CACHE, default ~/.cache/archtransfer), keyed by
-# the Python and torch versions; later setups, in this clone or a fresh one, install that wheel.
+# the Python and torch versions and the ops compiled (CPU, or CUDA version and architectures: on a
+# machine with a GPU, or with ARCHTRANSFER_CUDA=1, CUDA ops too; scripts/build_mmcv.sh); later
+# setups, in this clone or a fresh one, install that wheel.
 # Idempotent: a second run that finds everything in place returns in a few seconds.
 set -euo pipefail
 
@@ -31,10 +33,19 @@ if [[ ! -f $fashion ]]; then
 fi
 
 # Everything that decides the venv's contents; a change to any of them re-runs the install steps.
-fingerprint=$(cat "$ROOT/scripts/setup.sh" "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
+fingerprint=$(cat "$ROOT/scripts/setup.sh" "$ROOT/scripts/build_mmcv.sh" "$ROOT/requirements.txt" \
+  "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
 stamp=$VENV/.archtransfer-setup
+# The installed mmcv must have the ops this machine needs: CUDA ops where build_mmcv.sh would build
+# them (a CPU-only wheel reused on a GPU node fails at Faster-RCNN's first RoIAlign).
+ops_ok() {
+  local want; want=$(bash "$ROOT/scripts/build_mmcv.sh" --tag "$VENV/bin/python" 2>/dev/null) || return 1
+  [[ $want == cpu ]] || "$VENV/bin/python" -c "import sys, mmcv.ops
+sys.exit(mmcv.ops.get_compiling_cuda_version() == 'not available')" 2>/dev/null
+}
 if [[ -f $stamp && $(cat "$stamp") == "$fingerprint:$ROOT" ]] \
-  && "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmpretrain, timm, supernet" 2>/dev/null; then
+  && "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmpretrain, timm, supernet" 2>/dev/null \
+  && ops_ok; then
   log "already set up: $VENV (delete $stamp to force a reinstall)"
   exit 0
 fi
@@ -50,28 +61,13 @@ log "installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION"
 pip install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "setuptools>=77.0.3,<81" wheel ninja
 
 py_tag=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}")')
-wheel_dir=$CACHE/wheels/torch$TORCH_VERSION-$py_tag
-mmcv_wheel=$(ls "$wheel_dir"/mmcv-$MMCV_VERSION-*.whl 2>/dev/null | head -n1 || true)
-if [[ -z $mmcv_wheel ]]; then
-  log "building mmcv $MMCV_VERSION with ops from source (once per machine, ~10 min on 2 cores)"
-  mkdir -p "$wheel_dir" "$CACHE/bin"
-  # torch 2.14's headers need C++20, but mmcv 2.1.0's setup.py asks for -std=c++17.
-  cat > "$CACHE/bin/g++-cxx20" <<'WRAP'
-#!/usr/bin/env bash
-args=()
-for a in "$@"; do [[ $a == -std=c++17 || $a == -std=c++14 ]] && a=-std=c++20; args+=("$a"); done
-exec g++ "${args[@]}"
-WRAP
-  chmod +x "$CACHE/bin/g++-cxx20"
-  build_tmp=$(mktemp -d)
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} CXX="$CACHE/bin/g++-cxx20" \
-    pip wheel --no-deps --no-build-isolation --no-binary mmcv "mmcv==$MMCV_VERSION" -w "$build_tmp"
-  mv "$build_tmp"/mmcv-*.whl "$wheel_dir"/
-  rm -rf "$build_tmp"
-  mmcv_wheel=$(ls "$wheel_dir"/mmcv-$MMCV_VERSION-*.whl | head -n1)
-else
-  log "reusing cached mmcv wheel $mmcv_wheel"
-fi
+# Cached per Python and torch version, and per ops (CPU, or CUDA version and architectures):
+# scripts/build_mmcv.sh says which (ARCHTRANSFER_CUDA, TORCH_CUDA_ARCH_LIST, MAX_JOBS there).
+ops=$(bash "$ROOT/scripts/build_mmcv.sh" --tag "$VENV/bin/python")
+log "mmcv $MMCV_VERSION with $ops ops: from the cache, or built once per machine (CPU ops: ~10 min)"
+mmcv_wheel=$(MMCV_VERSION=$MMCV_VERSION bash "$ROOT/scripts/build_mmcv.sh" "$VENV/bin/python" \
+  "$CACHE/wheels/torch$TORCH_VERSION-$py_tag" | tail -n1)
+pip install -q --force-reinstall --no-deps "$mmcv_wheel"
 pip install -q "$mmcv_wheel"
 
 log "installing OpenMMLab, timm and test tools (requirements.txt)"

@@ -180,14 +180,15 @@ class ClassificationEvaluator:
         return self.head(self.neck(feats) if self.neck is not None else feats)
 
     def _score(self, logits_and_labels) -> float:
-        sums = torch.zeros(3, dtype=torch.float64)  # samples, correct, summed loss
+        # The sums live on the model's device: NCCL reduces CUDA tensors only, gloo either.
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)  # samples, correct, loss
         correct, loglik = [], []
         for logits, labels in logits_and_labels:
             labels = labels.to(logits.device)
             hits = logits.argmax(1) == labels
             losses = F.cross_entropy(logits.double(), labels, reduction='none')
-            sums += torch.stack([torch.tensor(len(labels), dtype=torch.float64),
-                                 hits.sum().double().cpu(), losses.sum().cpu()])
+            sums += torch.stack([losses.new_tensor(len(labels)), hits.sum().double(),
+                                 losses.sum()]).to(sums.device)
             correct.append(hits.cpu())
             loglik.append(-losses.cpu())
         # Both metrics per image of this rank, for standard errors (bootstrap over images) and
@@ -195,8 +196,7 @@ class ClassificationEvaluator:
         self.last_per_image = PerImage(torch.cat(correct).numpy(), torch.cat(loglik).numpy())
         if self.sharded:
             dist.all_reduce(sums)
-        score = torch.tensor([sums[1] / sums[0] if self.metric == 'accuracy'
-                              else -sums[2] / sums[0]], dtype=torch.float64)
+        score = (sums[1] if self.metric == 'accuracy' else -sums[2]).div(sums[0]).reshape(1)
         if self.sharded:  # one decision for all ranks, whatever the float reduction order
             dist.broadcast(score, src=0)
         return float(score)

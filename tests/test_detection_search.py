@@ -209,7 +209,8 @@ def test_two_process_search_scores_as_one_process(glyphs, tmp_path):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()), 'PYTHONPATH': str(ROOT),
            'TRAIN_SCRIPT': str(ROOT / 'tools/greedy_search.py'),
            'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
-    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(CONFIG), '2', '--checkpoint',
+    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(CONFIG), '2', '--dist-backend', 'gloo',
+           '--checkpoint',
            str(tmp_path / 'supernet.pth'), '--budget', '5', '--work-dir', str(work),
            '--cfg-options', *(f'{k}={v}' for k, v in options.items())]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)

@@ -110,7 +110,7 @@ def test_two_process_torchrun_trains_and_evaluates_a_detector(glyphs, child_chec
         'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 1,
         'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1})
     cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(DEMO['faster']), '2',
-           '--work-dir', str(tmp_path), '--data-root', str(glyphs), '--test', '--cfg-options',
+           '--dist-backend', 'gloo', '--work-dir', str(tmp_path), '--data-root', str(glyphs), '--test', '--cfg-options',
            *(f'{k}={v}'.replace(' ', '') for k, v in overrides.items())]
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()),
            'TRAIN_SCRIPT': str(ROOT / 'tools/train.py'), 'PYTHONPATH': str(ROOT),

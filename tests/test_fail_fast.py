@@ -129,3 +129,27 @@ def test_transfer_tool_refuses_to_overwrite_its_inputs(tmp_path):
     assert result.returncode == 2 and 'the JSON would replace the checkpoint' in result.stderr
     assert source.read_bytes() == before and not (tmp_path / 'o.pth').exists()
     assert load_checkpoint_safely(source) == {'state_dict': {}}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the refusal where no GPU is')
+@pytest.mark.parametrize('tool', ['train.py', 'greedy_search.py'])
+def test_distributed_run_without_cuda_is_refused_unless_gloo_is_chosen(tmp_path, supernets, tool):
+    """No silent switch to CPU processes: a launcher without CUDA is one line naming the choice,
+    given before any model is built (no torchrun variables are needed to get it)."""
+    args = (['train.py', ROOT / 'configs/demo/supernet_resnet_fashion.py']
+            if tool == 'train.py' else ['greedy_search.py', SEARCH_CONFIG, '--checkpoint',
+                                        supernets['resnet'], '--budget', 6])
+    result = run(*args, '--work-dir', tmp_path / 'w', '--launcher', 'pytorch')
+    one_line_error(result, '--launcher pytorch with the nccl backend needs CUDA',
+                   '--dist-backend gloo')
+    assert not (tmp_path / 'w').exists()
+
+
+def test_distributed_backend_check():
+    from common.distributed import check_distributed_device
+    from mmengine.config import Config
+    gloo = Config(dict(env_cfg=dict(dist_cfg=dict(backend='gloo'))))
+    check_distributed_device(gloo, 'pytorch')  # a choice, accepted on any machine
+    with pytest.raises(ValueError, match=r"backend='mpi': allowed \('nccl', 'gloo'\)"):
+        check_distributed_device(Config(dict(env_cfg=dict(dist_cfg=dict(backend='mpi')))),
+                                 'slurm')

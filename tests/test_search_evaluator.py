@@ -320,3 +320,35 @@ def test_per_image_records_match_both_metrics(digits):
     assert records.correct.mean() == pytest.approx(top1)
     assert records.loglik.mean() == pytest.approx(loss((1, 2, 1, 1)), rel=1e-9)
     assert (records.loglik <= 0).all()
+
+
+def test_sharded_collectives_take_tensors_on_the_models_device(digits, tmp_path, monkeypatch):
+    """NCCL reduces CUDA tensors only, so every tensor a sharded evaluation hands to a collective
+    must live on the model's device. Without a GPU here, the evaluation runs with ``meta`` as the
+    default device: a tensor made without naming the model's device lands there and is caught."""
+    import torch.distributed as dist
+    model = Classifier(RESNET)
+    (xt, yt), (xv, yv) = digits
+    seen = []
+
+    def recording(collective):
+        def wrapper(tensor, *args, **kwargs):
+            seen.append((collective.__name__, tensor.device))
+            return collective(tensor, *args, **kwargs)
+        return wrapper
+
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1)
+    try:
+        evaluate = ClassificationEvaluator(model, batches(xt, yt, 48, count=2),
+                                           batches(xv, yv, 64, count=2), num_recal_batches=2,
+                                           sharded=True)
+        reference = evaluate((1, 2, 1, 1))
+        for name in ('all_reduce', 'broadcast'):
+            monkeypatch.setattr(dist, name, recording(getattr(dist, name)))
+        with torch.device('meta'):
+            score = evaluate((1, 2, 1, 1))
+    finally:
+        dist.destroy_process_group()
+    assert {name for name, _ in seen} == {'all_reduce', 'broadcast'}
+    assert all(device == torch.device('cpu') for _, device in seen), seen
+    assert score == reference

@@ -94,7 +94,8 @@ def test_two_process_search_takes_the_same_chain(setup):
             with socket.socket() as s:
                 s.bind(('127.0.0.1', 0))
                 env['PORT'] = str(s.getsockname()[1])
-            run(['bash', str(ROOT / 'tools/dist_train.sh'), str(CONFIG), '2', *args], env=env)
+            run(['bash', str(ROOT / 'tools/dist_train.sh'), str(CONFIG), '2', '--dist-backend',
+                 'gloo', *args], env=env)
         chains[procs] = json.loads((work / 'result.json').read_text())['chain']
     assert [r['allocation'] for r in chains[1]] == [r['allocation'] for r in chains[2]]
     for one, two in zip(chains[1][1:], chains[2][1:]):

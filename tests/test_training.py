@@ -76,7 +76,7 @@ def free_port():
 
 def test_two_process_torchrun_ranks_sample_alike_and_end_identical(tiny_source, tmp_path):
     cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(DEMO_CONFIG), '2',
-           '--work-dir', str(tmp_path), *tiny_run_options(tiny_source, max_iters=4)]
+           '--dist-backend', 'gloo', '--work-dir', str(tmp_path), *tiny_run_options(tiny_source, max_iters=4)]
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()),
            'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)

@@ -27,6 +27,8 @@ import os.path as osp
 from common.cli import run_cli  # first: quiets mmengine's import-time warnings
 from mmengine.config import Config, DictAction  # isort: skip
 
+from common.distributed import (add_dist_backend_argument, check_distributed_device,
+                                set_dist_backend)
 from search.budgets import BUDGET_KINDS
 from search.plan import check_search, set_supernet_checkpoint, supernet_checkpoint
 from search.settings import TRANSFER_METHODS
@@ -55,6 +57,7 @@ def parse_args(argv=None):
                         help='override config entries, e.g. search_cfg.finetune_epochs=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
+    add_dist_backend_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     parser.add_argument('--debug', action='store_true', help='tracebacks instead of one-line '
                         'errors')
@@ -80,6 +83,7 @@ def search_config(args) -> Config:
             search_cfg[key] = getattr(args, key)
     if args.checkpoint:
         set_supernet_checkpoint(cfg, args.checkpoint)
+    set_dist_backend(cfg, args.dist_backend)
     return cfg
 
 
@@ -87,6 +91,8 @@ def main(argv=None):
     _, args = parse_args(argv)
     cfg = search_config(args)
     check_search(cfg, args.resume)  # a typo is answered before the engine is even imported
+    if args.launcher != 'none':
+        check_distributed_device(cfg, args.launcher)
     from mmengine.utils import import_modules_from_strings
 
     from search.pipeline import run_search  # mmengine's Runner, mmdet

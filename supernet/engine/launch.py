@@ -13,6 +13,9 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from common.distributed import (add_dist_backend_argument, check_distributed_device,
+                                set_dist_backend)
+
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -37,6 +40,7 @@ def training_parser(description: str) -> argparse.ArgumentParser:
                         help='override config entries, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch for torchrun)')
+    add_dist_backend_argument(parser)
     parser.add_argument('--debug', action='store_true',
                         help='tracebacks instead of one-line errors')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -50,6 +54,7 @@ def runner_from_args(args: argparse.Namespace) -> Runner:
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.load_from:
         cfg.load_from = args.load_from
+    set_dist_backend(cfg, args.dist_backend)
     return build_runner(cfg, launcher=args.launcher, data_root=args.data_root,
                         resume=args.resume, amp=args.amp, auto_scale_lr=args.auto_scale_lr,
                         cfg_options=args.cfg_options)
@@ -81,8 +86,10 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     scaling = cfg.get('auto_scale_lr') or {}
     if 'base_batch_size' in scaling:
         scaling.enable = auto_scale_lr
-    if launcher != 'none' and not torch.cuda.is_available():
-        _adapt_distributed_to_cpu(cfg)
+    if launcher != 'none':
+        check_distributed_device(cfg, launcher)
+        if not torch.cuda.is_available():
+            _adapt_distributed_to_cpu(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     if 'base_batch_size' in scaling and cfg.get('train_dataloader') is not None:
         _log_lr_scaling(cfg, runner.world_size)
@@ -142,7 +149,7 @@ def _innermost_datasets(dataset: dict) -> list:
 
 
 def _adapt_distributed_to_cpu(cfg: Config):
-    """torchrun without GPUs: a gloo process group and a DDP wrapper without device ids.
+    """Distributed processes on CPU (gloo chosen): the group and a DDP wrapper without device ids.
 
     mmengine's ``init_dist`` always calls ``torch.cuda.set_device``; the Runner skips it when a
     process group already exists, so we create the group here.
@@ -153,7 +160,7 @@ def _adapt_distributed_to_cpu(cfg: Config):
     wrapper.update(device_ids=None, broadcast_buffers=False,
                    find_unused_parameters=cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
-    print_log('no CUDA device: distributed training on CPU with the gloo backend',
+    print_log('no CUDA device: distributed training on CPU with the gloo backend (chosen)',
               logger='current')
 
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Build mmcv's wheel with its compiled ops (CPU, or CPU and CUDA) for one Python and its torch.
+#
+#   bash scripts/build_mmcv.sh PYTHON CACHE_DIR    # prints the wheel's path on its last line
+#   bash scripts/build_mmcv.sh --tag PYTHON        # prints which ops a build would have
+#
+# The wheel goes to CACHE_DIR/TAG/, TAG being `cpu` or `cuda<version>-sm<architectures>` (e.g.
+# cuda13.0-sm80_86_90), and is reused from there: a CPU-only wheel is never taken for a GPU
+# machine. scripts/setup.sh calls it with a cache per Python and torch version;
+# scripts/check_cuda_build.sh proves the CUDA build on a machine without a GPU. Settings:
+#   ARCHTRANSFER_CUDA     auto (default): CUDA ops when `nvidia-smi -L` lists a GPU or torch sees
+#                         one; 1: always (login nodes, docker builds: no GPU at build time);
+#                         0: CPU ops only
+#   TORCH_CUDA_ARCH_LIST  GPU architectures to compile for (default "8.0;8.6;9.0": A100,
+#                         A10/RTX 30xx, H100/H200)
+#   MAX_JOBS              parallel compile jobs (default: the number of cores)
+#   MMCV_SDIST            a local mmcv source archive (default: pip fetches mmcv==MMCV_VERSION)
+#   CUDA_HOME             the CUDA toolkit; else the one of `nvcc` on PATH, else /usr/local/cuda;
+#                         if none matches torch's CUDA major version, PyPI's nvidia-cuda-nvcc of
+#                         torch's CUDA version is installed into CACHE_DIR/cuda-<version>
+set -euo pipefail
+
+usage="usage: bash scripts/build_mmcv.sh PYTHON CACHE_DIR | --tag PYTHON"
+[[ $# -eq 2 ]] || { echo "$usage" >&2; exit 2; }
+tag_only=0
+if [[ $1 == --tag ]]; then tag_only=1; PYTHON=$2; else PYTHON=$1; CACHE=$2; fi
+MMCV_VERSION=${MMCV_VERSION:-2.1.0}
+log() { printf '[build_mmcv] %s\n' "$*" >&2; }
+
+torch_cuda=$("$PYTHON" -c 'import torch; print(torch.version.cuda or "")')
+cuda_mode=${ARCHTRANSFER_CUDA:-auto}
+case $cuda_mode in
+  auto)
+    if { command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q GPU; } \
+      || "$PYTHON" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())' 2>/dev/null; then
+      with_cuda=1
+    else
+      with_cuda=0
+    fi ;;
+  0|1) with_cuda=$cuda_mode ;;
+  *) echo "ARCHTRANSFER_CUDA=$cuda_mode: allowed auto, 0, 1" >&2; exit 2 ;;
+esac
+if [[ $with_cuda == 1 && -z $torch_cuda ]]; then
+  echo "ARCHTRANSFER_CUDA=1, but $PYTHON's torch is a CPU-only build: install a CUDA build" >&2
+  exit 2
+fi
+export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-8.0;8.6;9.0}
+if [[ $with_cuda == 1 ]]; then
+  archs=${TORCH_CUDA_ARCH_LIST//./}; archs=${archs//+PTX/ptx}; archs=${archs//[; ]/_}
+  tag=cuda$torch_cuda-sm$archs
+else
+  tag=cpu
+fi
+[[ $tag_only == 1 ]] && { echo "$tag"; exit 0; }
+OUT=$(mkdir -p "$CACHE/$tag" && cd "$CACHE/$tag" && pwd)
+cached=$(ls "$OUT"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)
+if [[ -n $cached ]]; then
+  log "reusing $cached"
+  echo "$cached"
+  exit 0
+fi
+
+# torch 2.13+ headers need C++20, but mmcv 2.1.0's setup.py passes -std=c++17 to both g++ and
+# nvcc: the wrappers raise it (nvcc: through PYTORCH_NVCC, which torch's ninja build honours).
+mkdir -p "$OUT/bin"
+write_cxx20_wrapper() {  # NAME REAL_COMPILER_VARIABLE
+  printf '%s\n' '#!/usr/bin/env bash' 'args=()' \
+    'for a in "$@"; do [[ $a == -std=c++17 || $a == -std=c++14 ]] && a=-std=c++20; args+=("$a"); done' \
+    "exec \"\${$2}\" \"\${args[@]}\"" > "$OUT/bin/$1"
+  chmod +x "$OUT/bin/$1"
+}
+write_cxx20_wrapper g++-cxx20 REAL_CXX
+write_cxx20_wrapper nvcc-cxx20 REAL_NVCC
+export REAL_CXX=${CXX:-g++} CXX=$OUT/bin/g++-cxx20
+export MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)}
+
+if [[ $with_cuda == 1 ]]; then
+  cuda_major=${torch_cuda%%.*}
+  nvcc_release() { "$1" --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\),.*/\1/p'; }
+  home=${CUDA_HOME:-}
+  if [[ -z $home ]] && command -v nvcc >/dev/null; then
+    home=$(dirname "$(dirname "$(command -v nvcc)")")
+  fi
+  [[ -z $home && -x /usr/local/cuda/bin/nvcc ]] && home=/usr/local/cuda
+  release=$([[ -n $home ]] && nvcc_release "$home/bin/nvcc" || true)
+  if [[ ${release%%.*} != "$cuda_major" ]]; then
+    # No toolkit of torch's CUDA major version: PyPI's compiler and runtime of its exact version.
+    prefix=$CACHE/cuda-$torch_cuda
+    home=$prefix/nvidia/cu$cuda_major
+    if [[ ! -x $home/bin/nvcc ]]; then
+      log "no CUDA $cuda_major toolkit (found: ${release:-none}): PyPI's nvcc $torch_cuda in $prefix"
+      # every part pinned: nvcc's own requirements are not, and a newer nvvm writes PTX that
+      # this ptxas refuses ("Unsupported .version")
+      "$PYTHON" -m pip install -q --disable-pip-version-check --target "$prefix" \
+        "nvidia-cuda-nvcc==$torch_cuda.*" "nvidia-nvvm==$torch_cuda.*" \
+        "nvidia-cuda-crt==$torch_cuda.*" "nvidia-cuda-runtime==$torch_cuda.*" \
+        "nvidia-cuda-cccl==$torch_cuda.*"
+    fi
+    # torch's own wheels bring the library headers ATen includes (cuBLAS, cuSPARSE, ...).
+    site=$("$PYTHON" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))')
+    export CPATH=$site/nvidia/cu$cuda_major/include${CPATH:+:$CPATH}
+    # the linker wants libcudart.so; the runtime package has only libcudart.so.N
+    lib=$(ls "$home"/lib/libcudart.so.* | head -n1)
+    [[ -e $home/lib/libcudart.so ]] || ln -s "$(basename "$lib")" "$home/lib/libcudart.so"
+    release=$(nvcc_release "$home/bin/nvcc")
+  fi
+  export CUDA_HOME=$home FORCE_CUDA=1 REAL_NVCC=$home/bin/nvcc PYTORCH_NVCC=$OUT/bin/nvcc-cxx20
+  log "mmcv $MMCV_VERSION with CUDA ops: nvcc $release at $CUDA_HOME (torch's CUDA" \
+    "$torch_cuda), architectures $TORCH_CUDA_ARCH_LIST, $MAX_JOBS jobs"
+else
+  export FORCE_CUDA=0
+  # mmcv's setup.py compiles CUDA ops whenever torch sees a GPU; without one it builds CPU ops.
+  log "mmcv $MMCV_VERSION with CPU ops only, $MAX_JOBS jobs (ARCHTRANSFER_CUDA=1 adds CUDA ops)"
+fi
+
+build=$(mktemp -d)
+trap 'rm -rf "$build"' EXIT
+"$PYTHON" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation \
+  --no-binary mmcv -w "$build" "${MMCV_SDIST:-mmcv==$MMCV_VERSION}" >&2
+wheel=$(ls "$build"/mmcv-*.whl)
+mv "$wheel" "$OUT/"
+echo "$OUT/$(basename "$wheel")"
