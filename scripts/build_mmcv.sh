@@ -14,10 +14,13 @@
 #   TORCH_CUDA_ARCH_LIST  GPU architectures to compile for (default "8.0;8.6;9.0": A100,
 #                         A10/RTX 30xx, H100/H200)
 #   MAX_JOBS              parallel compile jobs (default: the number of cores)
+#   ARCHTRANSFER_NVCC     auto (default): the toolkit below; pypi: PyPI's nvcc even where one is
+#                         installed (scripts/check_cuda_build.sh, for a result any machine gives)
 #   MMCV_SDIST            a local mmcv source archive (default: pip fetches mmcv==MMCV_VERSION)
 #   CUDA_HOME             the CUDA toolkit; else the one of `nvcc` on PATH, else /usr/local/cuda;
-#                         if none matches torch's CUDA major version, PyPI's nvidia-cuda-nvcc of
-#                         torch's CUDA version is installed into CACHE_DIR/cuda-<version>
+#                         if none matches torch's CUDA major version (or ARCHTRANSFER_NVCC=pypi),
+#                         PyPI's nvidia-cuda-nvcc of torch's CUDA version is installed into
+#                         CACHE_DIR/cuda-<version> and used
 set -euo pipefail
 
 usage="usage: bash scripts/build_mmcv.sh PYTHON CACHE_DIR | --tag PYTHON"
@@ -77,12 +80,18 @@ export MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)}
 if [[ $with_cuda == 1 ]]; then
   cuda_major=${torch_cuda%%.*}
   nvcc_release() { "$1" --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\),.*/\1/p'; }
-  home=${CUDA_HOME:-}
-  if [[ -z $home ]] && command -v nvcc >/dev/null; then
-    home=$(dirname "$(dirname "$(command -v nvcc)")")
+  # The first toolkit that has headers: CUDA_HOME, the one of `nvcc` on PATH (which may be a
+  # wrapper script: then its folder's parent has no include/), /usr/local/cuda.
+  home= release=
+  if [[ ${ARCHTRANSFER_NVCC:-auto} != pypi ]]; then
+    nvcc_path=$(command -v nvcc || true)
+    for candidate in ${CUDA_HOME:-} ${nvcc_path:+$(dirname "$(dirname "$(readlink -f "$nvcc_path")")")} \
+        /usr/local/cuda; do
+      if [[ -f $candidate/include/cuda_runtime.h && -x $candidate/bin/nvcc ]]; then
+        home=$candidate; release=$(nvcc_release "$home/bin/nvcc"); break
+      fi
+    done
   fi
-  [[ -z $home && -x /usr/local/cuda/bin/nvcc ]] && home=/usr/local/cuda
-  release=$([[ -n $home ]] && nvcc_release "$home/bin/nvcc" || true)
   if [[ ${release%%.*} != "$cuda_major" ]]; then
     # No toolkit of torch's CUDA major version: PyPI's compiler and runtime of its exact version.
     prefix=$CACHE/cuda-$torch_cuda
@@ -115,7 +124,9 @@ fi
 
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
-"$PYTHON" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation \
+# --no-cache-dir: pip's own wheel cache would hand back an earlier build of the same version,
+# whatever ops it was compiled with.
+"$PYTHON" -m pip wheel --disable-pip-version-check --no-cache-dir --no-deps --no-build-isolation \
   --no-binary mmcv -w "$build" "${MMCV_SDIST:-mmcv==$MMCV_VERSION}" >&2
 wheel=$(ls "$build"/mmcv-*.whl)
 mv "$wheel" "$OUT/"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prove mmcv's CUDA build on a machine without a GPU (not in CI: it compiles for a long time).
-# PyPI's nvcc of torch's CUDA version (unless a matching toolkit is installed) compiles mmcv's
+# PyPI's nvcc of torch's CUDA version (ARCHTRANSFER_NVCC=pypi, whatever toolkit is installed: the
+# check must not depend on the machine) compiles mmcv's
 # CPU and CUDA ops for one architecture through scripts/build_mmcv.sh, exactly as setup.sh does
 # on a GPU machine; then the wheel's ops must report torch's CUDA version and hold code for it.
 #
@@ -14,7 +15,7 @@ PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 arch=${1:-9.0}
 cache=${ARCHTRANSFER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/archtransfer}/cuda-check
 start=$(date +%s)
-wheel=$(ARCHTRANSFER_CUDA=1 TORCH_CUDA_ARCH_LIST=$arch bash "$ROOT/scripts/build_mmcv.sh" \
+wheel=$(ARCHTRANSFER_CUDA=1 ARCHTRANSFER_NVCC=pypi TORCH_CUDA_ARCH_LIST=$arch bash "$ROOT/scripts/build_mmcv.sh" \
   "$PYTHON" "$cache" | tail -n1)
 built=$(( $(date +%s) - start ))
 target=$(mktemp -d)
