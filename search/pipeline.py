@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import inspect
 import os
 import os.path as osp
 import warnings
@@ -23,6 +24,7 @@ from mmengine.config import Config
 from mmengine.dist import barrier, get_dist_info
 
 from common.checkpoint import atomic_save, load_checkpoint_safely
+from common.distributed import launched_world_size
 from common.lock import WorkDirLock
 from supernet import build_backbone
 from supernet.engine import supernet_meta
@@ -51,9 +53,32 @@ def check_models(cfg: Config, plan: SearchPlan) -> tuple:
     if EVALUATORS.get(evaluator) is None:
         raise ValueError(f'search_cfg.evaluator.type={evaluator!r}: allowed '
                          f'{", ".join(sorted(EVALUATORS.module_dict))}')
+    check_evaluator_options(evaluator, EVALUATORS.get(evaluator), plan.settings.evaluator_options)
     counter = ComplexityCounter(plan.space, plan.settings.input_shape or _test_input_shape(cfg))
     budget = plan.settings.budget
     return make_budget(plan.space, budget['kind'], budget['limit'], counter), counter
+
+
+def check_evaluator_options(name: str, builder, options: dict):
+    """``search_cfg.evaluator``'s options against its builder's keyword arguments (the runner
+    comes first), and the recalibration batches against the processes launched: before the
+    fine-tuning, which these mistakes used to outlast."""
+    params = list(inspect.signature(builder).parameters.values())[1:]
+    names = sorted(p.name for p in params)
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        raise ValueError(f'search_cfg.evaluator.{unknown[0]}: unknown option of the {name!r} '
+                         f'evaluator; allowed: {", ".join(names)}')
+    missing = [p.name for p in params if p.default is p.empty and p.name not in options]
+    if missing:
+        raise ValueError(f'search_cfg.evaluator.{missing[0]} is not set: the {name!r} evaluator '
+                         'needs it')
+    defaults = {p.name: p.default for p in params if p.default is not p.empty}
+    batches = options.get('num_recal_batches', defaults.get('num_recal_batches'))
+    world_size = launched_world_size()
+    if batches is not None and batches % world_size:
+        raise ValueError(f'search_cfg.evaluator.num_recal_batches={batches}: allowed a multiple '
+                         f'of the {world_size} processes launched (each recalibrates on as many)')
 
 
 def _check_supernet_tensors(checkpoint: str, state: dict, space, prefix: str):

@@ -1,4 +1,5 @@
 """Bad input fails fast in one line, before any model is built, and no tool overwrites its input."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SEARCH_CONFIG = ROOT / 'configs/demo/search_digits.py'
 
 
-def run(tool, *args, cwd=ROOT):
+def run(tool, *args, cwd=ROOT, env=None):
     return subprocess.run([sys.executable, str(ROOT / 'tools' / tool), *map(str, args)],
-                          capture_output=True, text=True, timeout=300, cwd=cwd)
+                          capture_output=True, text=True, timeout=300, cwd=cwd,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def one_line_error(result, *fragments):
@@ -48,9 +50,9 @@ def supernets(tmp_path_factory):
     return paths
 
 
-def search(work, checkpoint, *args):
+def search(work, checkpoint, *args, env=None):
     return run('greedy_search.py', SEARCH_CONFIG, '--checkpoint', checkpoint, '--work-dir', work,
-               *args)
+               *args, env=env)
 
 
 def test_search_refuses_a_missing_checkpoint(tmp_path):
@@ -80,6 +82,32 @@ def test_search_refuses_unknown_search_cfg_keys(tmp_path, supernets):
     one_line_error(search(tmp_path, supernets['resnet'], '--cfg-options',
                           'search_cfg.finetune_epoch=0'),
                    'search_cfg.finetune_epoch: unknown key; allowed: beam, ')
+
+
+@pytest.mark.parametrize('options, env, message', [
+    (['search_cfg.evaluator.num_recal_batch=2'], {},
+     "search_cfg.evaluator.num_recal_batch: unknown option of the 'classification' evaluator; "
+     'allowed: metric, num_recal_batches, prefix_cache, val_dataset'),
+    ([], {'WORLD_SIZE': '3'},
+     'search_cfg.evaluator.num_recal_batches=8: allowed a multiple of the 3 processes launched')])
+def test_search_checks_evaluator_options_before_fine_tuning(tmp_path, supernets, options, env,
+                                                            message):
+    """Found only after the super-network's fine-tuning before; now before any model is built."""
+    one_line_error(search(tmp_path, supernets['resnet'], '--budget', 6,
+                          *(['--cfg-options', *options] if options else []), env=env), message)
+    assert not (tmp_path / 'finetuned.pth').exists()
+    assert not list(tmp_path.glob('*/vis_data'))  # no runner was built
+
+
+def test_search_refuses_an_evaluator_without_its_required_option(tmp_path, supernets):
+    config = tmp_path / 'search.py'
+    config.write_text(f"_base_ = ['{SEARCH_CONFIG}']\n"
+                      "search_cfg = dict(evaluator=dict(_delete_=True, type='classification'))\n")
+    one_line_error(run('greedy_search.py', config, '--checkpoint', supernets['resnet'],
+                       '--work-dir', tmp_path / 'w', '--budget', 6),
+                   "search_cfg.evaluator.num_recal_batches is not set: the 'classification' "
+                   'evaluator needs it')
+    assert not (tmp_path / 'w' / 'finetuned.pth').exists()
 
 
 def test_search_refuses_a_work_dir_in_use(tmp_path, supernets):
