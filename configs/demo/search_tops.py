@@ -23,13 +23,11 @@ randomness = dict(seed=0)
 # 150 training images give 3 batches of 64 (the last one partial): BatchNorm recalibration
 # takes the 2 full ones.
 # metric='loss' scores candidates by the held-out mean log-likelihood of the true class (minus
-# the cross-entropy) instead of top-1: on 2,000 search images top-1 moves in 0.05-point steps
-# with exact ties among the best, while the log-likelihood is continuous; and re-judged on the
-# 'rescore' part, the best 10 by log-likelihood kept their order far better (Kendall tau +0.70
-# vs +0.16 for top-1; its pick ranked 1st of 16 there, top-1's 7th; benchmarks/target_headroom.py,
-# docs/benchmarks.md). Against the fine-tuned test top-1 the two tie (benchmarks/
-# search_score_fidelity.py, 10 allocations x 3 seeds: Kendall tau +0.27 +- 0.36 vs +0.29 +- 0.32,
-# difference -0.015 +- 0.039 SE), so the choice rests on the held-out evidence above.
+# the cross-entropy) instead of top-1: top-1 on 2,000 search images moves in steps with exact ties
+# among the best, the log-likelihood is continuous, and re-judged on the 'rescore' part it keeps
+# the order of the best candidates where top-1 does not; against the fine-tuned test top-1 the
+# two tie. The measurements behind this: docs/benchmarks.md (benchmarks/target_headroom.py,
+# benchmarks/search_score_fidelity.py).
 search_cfg = dict(
     finetune_epochs=40,
     budget=dict(kind='blocks', limit=16),
