@@ -20,9 +20,10 @@ import warnings
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import barrier, get_dist_info
+from mmengine.dist import barrier, broadcast_object_list, get_dist_info
 
 from common.checkpoint import atomic_save, load_checkpoint_safely
+from common.launcher import launcher_rank
 from common.lock import WorkDirLock
 from supernet import build_backbone
 from supernet.engine import supernet_meta
@@ -75,8 +76,9 @@ def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
     """Check, fine-tune (optional), search, and write the search files into ``cfg.work_dir``,
     which the run locks (a second run on it is refused at once). ``cfg`` is not modified."""
     cfg = copy.deepcopy(cfg)
-    # under torchrun the process group does not exist yet: the launcher's RANK says who writes
-    writer = int(os.environ.get('RANK', 0)) == 0
+    # The process group does not exist yet (the runner creates it, and under Slurm mmengine sets
+    # RANK only then): the launcher's own variables say who writes and takes the lock.
+    writer = launcher_rank() == 0
     with WorkDirLock(cfg.work_dir) if writer else contextlib.nullcontext():
         plan = check_search(cfg, resume)
         budget, counter = check_models(cfg, plan)
@@ -147,7 +149,7 @@ def _finetune(runner, epochs: int):
     """Fine-tune on the target with depth sampling once; later runs load the result."""
     finetuned = osp.join(runner.work_dir, 'finetuned.pth')
     model = unwrapped(runner.model)
-    if epochs and osp.exists(finetuned):
+    if epochs and finetuned_on_rank_zero(finetuned):
         runner.logger.info(f'loading the fine-tuned super-network from {finetuned}')
         model.load_state_dict(load_checkpoint_safely(finetuned, 'cpu')['state_dict'])
     elif epochs:
@@ -164,6 +166,19 @@ def _finetune(runner, epochs: int):
                       'target head stays untrained')
         model.init_weights()
     model.eval()
+
+
+def finetuned_on_rank_zero(path: str) -> bool:
+    """Whether ``path`` exists, as rank 0 sees it, on every rank: all ranks then take the same
+    branch (load or fine-tune). Each asking alone, ranks on nodes that do not share the work dir
+    would split, some training (waiting in DDP's first all-reduce) and some searching."""
+    decision = [osp.exists(path)]
+    broadcast_object_list(decision, src=0)  # a no-op without a process group
+    if decision[0] and not osp.exists(path):
+        raise FileNotFoundError(f'{path}: rank 0 has it, rank {get_dist_info()[0]} does not; the '
+                                'work dir must be on a filesystem every node shares '
+                                '(docs/install.md)')
+    return decision[0]
 
 
 def _drop_training_checkpoints(work_dir: str):
