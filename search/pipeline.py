@@ -27,7 +27,7 @@ from common.launcher import launcher_rank
 from common.lock import WorkDirLock
 from supernet import build_backbone
 from supernet.engine import supernet_meta
-from supernet.engine.launch import build_runner
+from supernet.engine.launch import build_runner, set_amp
 
 from .budgets import make_budget
 from .complexity import ComplexityCounter
@@ -72,15 +72,18 @@ def _check_supernet_tensors(checkpoint: str, state: dict, space, prefix: str):
 
 
 def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
-               progress: bool = True) -> SearchResult:
+               progress: bool = True, amp: bool | str | None = None) -> SearchResult:
     """Check, fine-tune (optional), search, and write the search files into ``cfg.work_dir``,
-    which the run locks (a second run on it is refused at once). ``cfg`` is not modified."""
+    which the run locks (a second run on it is refused at once). ``cfg`` is not modified.
+    ``amp``: fine-tune in mixed precision (``'fp16'``, ``'bf16'``; see
+    :func:`supernet.engine.launch.set_amp`)."""
     cfg = copy.deepcopy(cfg)
     # The process group does not exist yet (the runner creates it, and under Slurm mmengine sets
     # RANK only then): the launcher's own variables say who writes and takes the lock.
     writer = launcher_rank() == 0
     with WorkDirLock(cfg.work_dir) if writer else contextlib.nullcontext():
         plan = check_search(cfg, resume)
+        set_amp(cfg, amp)  # the fine-tuning's optim_wrapper; bf16 refused for detection here
         budget, counter = check_models(cfg, plan)
         plan = dataclasses.replace(plan, checkpoint_state={})  # checked; Pretrained loads it
         return _run_search(cfg, plan, budget, counter, resume, launcher, progress)
