@@ -47,7 +47,8 @@ def test_slurm_train_runs_srun_with_one_task_per_gpu(tmp_path):
         f'#!{sys.executable}\n'
         'import json, os, sys\n'
         'args = sys.argv[1:]\n'
-        f'json.dump(dict(args=args, pythonpath=os.environ.get("PYTHONPATH")), open({str(record)!r}, "w"))\n'
+        'pythonpath = os.environ.get("PYTHONPATH")\n'
+        f'json.dump(dict(args=args, pythonpath=pythonpath), open({str(record)!r}, "w"))\n'
         "os.execvp(sys.executable, [sys.executable] + args[args.index('python') + 1:])\n")
     (bin_dir / 'srun').chmod(0o755)
     env = {**os.environ, 'PATH': f'{bin_dir}{os.pathsep}{os.environ["PATH"]}', 'GPUS': '16',
