@@ -5,7 +5,6 @@ Pure Python and torch (the tools check their input before importing the engines)
 from __future__ import annotations
 
 import argparse
-import os
 
 import torch
 
@@ -42,12 +41,3 @@ def check_distributed_device(cfg, launcher: str):
                      'for distributed processes on CPU choose gloo: --dist-backend gloo '
                      "(env_cfg.dist_cfg.backend='gloo')")
 
-
-def launched_world_size() -> int:
-    """The number of processes a launcher started (torchrun's ``WORLD_SIZE``, Slurm's
-    ``SLURM_NTASKS``, Open MPI's ``OMPI_COMM_WORLD_SIZE``; 1 without one), known before the
-    process group exists, so settings that depend on it are checked before any work."""
-    for name in ('WORLD_SIZE', 'SLURM_NTASKS', 'OMPI_COMM_WORLD_SIZE'):
-        if os.environ.get(name, '').isdigit():
-            return int(os.environ[name])
-    return 1

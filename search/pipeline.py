@@ -21,14 +21,14 @@ import warnings
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import barrier, get_dist_info
+from mmengine.dist import barrier, broadcast_object_list, get_dist_info
 
 from common.checkpoint import atomic_save, load_checkpoint_safely
-from common.distributed import launched_world_size
+from common.launcher import launcher_rank, launcher_world_size
 from common.lock import WorkDirLock
 from supernet import build_backbone
 from supernet.engine import supernet_meta
-from supernet.engine.launch import build_runner
+from supernet.engine.launch import build_runner, set_amp
 
 from .budgets import make_budget
 from .complexity import ComplexityCounter
@@ -75,7 +75,7 @@ def check_evaluator_options(name: str, builder, options: dict):
                          'needs it')
     defaults = {p.name: p.default for p in params if p.default is not p.empty}
     batches = options.get('num_recal_batches', defaults.get('num_recal_batches'))
-    world_size = launched_world_size()
+    world_size = launcher_world_size()
     if batches is not None and batches % world_size:
         raise ValueError(f'search_cfg.evaluator.num_recal_batches={batches}: allowed a multiple '
                          f'of the {world_size} processes launched (each recalibrates on as many)')
@@ -96,14 +96,18 @@ def _check_supernet_tensors(checkpoint: str, state: dict, space, prefix: str):
 
 
 def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
-               progress: bool = True) -> SearchResult:
+               progress: bool = True, amp: bool | str | None = None) -> SearchResult:
     """Check, fine-tune (optional), search, and write the search files into ``cfg.work_dir``,
-    which the run locks (a second run on it is refused at once). ``cfg`` is not modified."""
+    which the run locks (a second run on it is refused at once). ``cfg`` is not modified.
+    ``amp``: fine-tune in mixed precision (``'fp16'``, ``'bf16'``; see
+    :func:`supernet.engine.launch.set_amp`)."""
     cfg = copy.deepcopy(cfg)
-    # under torchrun the process group does not exist yet: the launcher's RANK says who writes
-    writer = int(os.environ.get('RANK', 0)) == 0
+    # The process group does not exist yet (the runner creates it, and under Slurm mmengine sets
+    # RANK only then): the launcher's own variables say who writes and takes the lock.
+    writer = launcher_rank() == 0
     with WorkDirLock(cfg.work_dir) if writer else contextlib.nullcontext():
         plan = check_search(cfg, resume)
+        set_amp(cfg, amp)  # the fine-tuning's optim_wrapper; bf16 refused for detection here
         budget, counter = check_models(cfg, plan)
         plan = dataclasses.replace(plan, checkpoint_state={})  # checked; Pretrained loads it
         return _run_search(cfg, plan, budget, counter, resume, launcher, progress)
@@ -172,7 +176,7 @@ def _finetune(runner, epochs: int):
     """Fine-tune on the target with depth sampling once; later runs load the result."""
     finetuned = osp.join(runner.work_dir, 'finetuned.pth')
     model = unwrapped(runner.model)
-    if epochs and osp.exists(finetuned):
+    if epochs and finetuned_on_rank_zero(finetuned):
         runner.logger.info(f'loading the fine-tuned super-network from {finetuned}')
         model.load_state_dict(load_checkpoint_safely(finetuned, 'cpu')['state_dict'])
     elif epochs:
@@ -189,6 +193,19 @@ def _finetune(runner, epochs: int):
                       'target head stays untrained')
         model.init_weights()
     model.eval()
+
+
+def finetuned_on_rank_zero(path: str) -> bool:
+    """Whether ``path`` exists, as rank 0 sees it, on every rank: all ranks then take the same
+    branch (load or fine-tune). Each asking alone, ranks on nodes that do not share the work dir
+    would split, some training (waiting in DDP's first all-reduce) and some searching."""
+    decision = [osp.exists(path)]
+    broadcast_object_list(decision, src=0)  # a no-op without a process group
+    if decision[0] and not osp.exists(path):
+        raise FileNotFoundError(f'{path}: rank 0 has it, rank {get_dist_info()[0]} does not; the '
+                                'work dir must be on a filesystem every node shares '
+                                '(docs/install.md)')
+    return decision[0]
 
 
 def _drop_training_checkpoints(work_dir: str):

@@ -6,6 +6,12 @@ Module and parameter names are mmdet's ``MobileNetV2``: ``conv1`` (stem), ``laye
 ``frozen_stages`` (0 the stem, k also ``layer1..k``). mmdet's class reads a fixed 4-column table
 with one kernel size, so it cannot express MnasNet's 5×5 stages; this class is the same builder
 driven by a search space, and a test checks it against mmdet's ``MobileNetV2`` key for key.
+
+Unlike mmdet's class, layers past the highest of ``out_indices`` are not built (as timm's
+``features_only``): a detector feeding ``layer7`` to FPN has no ``conv2``, so under DDP no
+parameter goes without a gradient. Checkpoints that hold them (ImageNet networks, super-networks)
+still load through ``init_cfg=dict(type='Pretrained', ...)``, which mmengine loads non-strictly:
+the extra keys are logged as unexpected and skipped.
 """
 from __future__ import annotations
 
@@ -30,7 +36,9 @@ class AllocatedMobileNetV2(StagedBackbone, BaseModule):
             e.g. ``(2, 2, 2, 3, 5)`` (paper 004's Transfer-MBv2). ``None``: the standard network.
         space (str | SearchSpace): stage table. Default: ``'mobilenet_v2'``.
         out_indices (Sequence[int]): outputs of ``layer{i+1}`` for i in 0..6, 7 for ``conv2``.
-            Default: (1, 2, 4, 7) as mmdet. For FPN (strides 4–32) use (1, 2, 4, 6).
+            Default: (1, 2, 4, 7) as mmdet. For FPN (strides 4–32) use (1, 2, 4, 6). Layers past
+            the highest index are not built; it must reach the last searched stage (5,
+            ``layer6``), so that every allocation has all of its blocks.
         frozen_stages (int): -1 none, 0 the stem, k the stem and ``layer1..k``. Default: -1.
         conv_cfg, norm_cfg, act_cfg (dict): as mmcv's ``ConvModule``. ``act_cfg=None`` picks the
             family's activation (ReLU6 for MobileNetV2, ReLU for MnasNet).
@@ -69,6 +77,11 @@ class AllocatedMobileNetV2(StagedBackbone, BaseModule):
         if not set(out_indices) <= set(range(num_outputs)):
             raise ValueError(f'out_indices={tuple(out_indices)}: allowed values are '
                              f'0..{num_outputs - 1} (layer1..layer{num_outputs - 1}, then conv2)')
+        last_searched = max(i for i, stage in enumerate(space.stages) if stage.searchable)
+        if max(out_indices, default=-1) < last_searched:
+            raise ValueError(f'out_indices={tuple(out_indices)}: the highest index must be at '
+                             f'least {last_searched} ({space.stages[last_searched].name}, the '
+                             'last searched stage); layers past the highest are not built')
         if frozen_stages not in range(-1, num_outputs):
             raise ValueError(f'frozen_stages={frozen_stages}: allowed -1..{num_outputs - 1}')
         self.out_indices = tuple(out_indices)
@@ -80,7 +93,11 @@ class AllocatedMobileNetV2(StagedBackbone, BaseModule):
         channels = space.stem_channels
         self.conv1 = ConvModule(3, channels, 3, stride=2, padding=1, **conv_kwargs)
         self.layers = []
-        for stage, depth in zip(space.stages, space.layer_depths(stage_blocks).values()):
+        # Only up to the last output: what follows it would run for nothing and, under DDP,
+        # leave parameters without a gradient ("Expected to have finished reduction ...").
+        built = max(self.out_indices) + 1
+        depths = list(space.layer_depths(stage_blocks).values())[:built]
+        for stage, depth in zip(space.stages, depths):
             blocks = []
             for i in range(depth):
                 blocks.append(InvertedResidual(
@@ -90,8 +107,9 @@ class AllocatedMobileNetV2(StagedBackbone, BaseModule):
                 channels = stage.channels
             self.add_module(stage.name, nn.Sequential(*blocks))
             self.layers.append(stage.name)
-        self.conv2 = ConvModule(channels, space.head_channels, 1, **conv_kwargs)
-        self.layers.append('conv2')
+        if built > len(space.stages):
+            self.conv2 = ConvModule(channels, space.head_channels, 1, **conv_kwargs)
+            self.layers.append('conv2')
         self.stage_blocks = stage_blocks
         self._freeze_stages()
 
@@ -104,7 +122,8 @@ class AllocatedMobileNetV2(StagedBackbone, BaseModule):
 
     def _freeze_stages(self):
         frozen = [self.conv1] if self.frozen_stages >= 0 else []
-        frozen += [getattr(self, self.layers[i]) for i in range(self.frozen_stages)]
+        # layers past the last output are not built: freezing them is moot
+        frozen += [getattr(self, name) for name in self.layers[:max(self.frozen_stages, 0)]]
         for module in frozen:
             module.eval()
             for param in module.parameters():

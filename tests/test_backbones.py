@@ -61,3 +61,32 @@ def test_small_input_stem_keeps_resolution():
     assert [tuple(o.shape) for o in outs] == [(1, 64, 28, 28), (1, 128, 14, 14),
                                               (1, 256, 7, 7), (1, 512, 4, 4)]
     assert model.conv1.kernel_size == (3, 3) and isinstance(model.maxpool, torch.nn.Identity)
+
+
+@pytest.mark.parametrize('space', ['mobilenet_v2', 'mnasnet'])
+def test_layers_past_the_last_output_are_not_built_and_their_weights_load_non_strictly(
+        space, tmp_path):
+    """A detector's MobileNet (outputs up to layer7) has no conv2: under DDP every parameter
+    must get a gradient. An ImageNet checkpoint, which holds conv2, still loads into it."""
+    torch.manual_seed(0)
+    full = build_backbone(space, (2, 2, 2, 3, 5), out_indices=(7,))
+    path = tmp_path / 'full.pth'
+    save_checkpoint({'state_dict': full.state_dict()}, str(path))
+    fpn = build_backbone(space, (2, 2, 2, 3, 5), out_indices=(1, 2, 4, 6),
+                         init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    assert not hasattr(fpn, 'conv2') and fpn.layer_names[-1] == 'layer7'
+    assert {k.split('.')[0] for k in set(full.state_dict()) - set(fpn.state_dict())} == {'conv2'}
+    fpn.init_weights()
+    assert all(torch.equal(full.state_dict()[k], v) for k, v in fpn.state_dict().items())
+    images = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        full_layer7 = full.eval().forward_layers(full.forward_stem(images), stop=7)[0]
+        torch.testing.assert_close(fpn.eval()(images)[-1], full_layer7)
+
+    # the super-network and its children alike: nothing past layer6 when it is the last output
+    supernet = build_backbone(space, out_indices=(5,), frozen_stages=7)
+    assert supernet.layer_names[-1] == 'layer6' and not hasattr(supernet, 'layer7')
+    assert supernet.get_subnet((1, 2, 3, 4, 5)).layer_names == supernet.layer_names
+    with pytest.raises(ValueError, match=r'out_indices=\(1, 2, 4\): the highest index must be '
+                                         r'at least 5 \(layer6, the last searched stage\)'):
+        build_backbone(space, out_indices=(1, 2, 4))

@@ -13,10 +13,13 @@ past the super-network's depth; such candidates are initialized by weight transf
 (``--transfer-method``, default dpiat) from the deepest child they contain, and marked "*" in the
 printed chain and "transferred" in the log.
 
+``--amp`` fine-tunes the super-network in mixed precision (mmengine's AmpOptimWrapper, float16;
+``--amp bf16`` for classification configs only), as tools/train.py's.
+
 Checked before anything is built (one line on stderr, exit 2; --debug for a traceback): unknown
 or invalid search_cfg keys, a budget outside the space's range, a missing or unreadable
 checkpoint or one that is not a super-network of the config's space, an existing search log
-without --resume, a work dir in use by another run (its pid).
+without --resume, a work dir in use by another run (its pid), bfloat16 for a detection config.
 
 Writes to the work dir: search_log.jsonl (every evaluated candidate; --resume continues from it),
 result.json (the chain of best allocations for every size, and the chosen one), chain.png.
@@ -53,6 +56,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='default: work_dirs/<config name>')
     parser.add_argument('--resume', action='store_true',
                         help='continue a search (and its fine-tuning) from the work dir')
+    parser.add_argument('--amp', nargs='?', const='fp16', choices=('bf16', 'fp16'),
+                        help="fine-tune the super-network in mixed precision (mmengine's "
+                        'AmpOptimWrapper): --amp is fp16; --amp bf16 for classification only')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. search_cfg.finetune_epochs=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -100,7 +106,7 @@ def main(argv=None):
     import_modules_from_strings(**cfg.get('custom_imports', {}))
     if args.data_root:
         set_data_root(cfg, args.data_root)
-    result = run_search(cfg, resume=args.resume, launcher=args.launcher)
+    result = run_search(cfg, resume=args.resume, launcher=args.launcher, amp=args.amp)
     best = result.best
     print('chain: ' + result.format_chain())
     if result.ties:

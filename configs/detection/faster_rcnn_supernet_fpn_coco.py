@@ -5,7 +5,7 @@
 #   python tools/greedy_search.py configs/detection/faster_rcnn_supernet_fpn_coco.py \
 #       --checkpoint work_dirs/resnet_supernet/epoch_100.pth --budget 16
 _base_ = [
-    '../_base_/models/faster_rcnn_supernet_fpn.py', 'mmdet::_base_/datasets/coco_detection.py',
+    '../_base_/models/faster_rcnn_supernet_fpn.py', '../_base_/datasets/coco_detection.py',
     '../_base_/schedules/coco_1x.py', '../_base_/runtime_detection.py'
 ]
 # On a subset, CocoMetric must take its ground truth from the scored images (ann_file=None,

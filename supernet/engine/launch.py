@@ -18,6 +18,8 @@ from common.distributed import (add_dist_backend_argument, check_distributed_dev
 
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+# --amp's choices -> the autocast dtype of mmengine's AmpOptimWrapper
+AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 
 
 def training_parser(description: str) -> argparse.ArgumentParser:
@@ -32,7 +34,10 @@ def training_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CHECKPOINT, or without a value from the last '
                         'checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument('--amp', nargs='?', const='fp16', choices=sorted(AMP_DTYPES),
+                        help="mixed-precision training with mmengine's AmpOptimWrapper: --amp "
+                        'is fp16 with a dynamic loss scale; --amp bf16 (classification only: '
+                        "mmcv's RoIAlign has no bfloat16 kernel)")
     parser.add_argument('--auto-scale-lr', action=argparse.BooleanOptionalAction, default=True,
                         help="scale the config's LR, meant for its auto_scale_lr.base_batch_size, "
                         'linearly to the total batch run (default; --no-auto-scale-lr keeps it)')
@@ -61,9 +66,12 @@ def runner_from_args(args: argparse.Namespace) -> Runner:
 
 
 def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = None,
-                 resume: str | None = None, amp: bool = False, auto_scale_lr: bool = True,
-                 cfg_options: dict | None = None) -> Runner:
+                 resume: str | None = None, amp: bool | str | None = None,
+                 auto_scale_lr: bool = True, cfg_options: dict | None = None) -> Runner:
     """Apply the command-line choices to ``cfg`` and build its runner (``runner_type`` honoured).
+
+    ``amp``: ``True`` or ``'fp16'``, ``'bf16'``: train with mmengine's ``AmpOptimWrapper``
+    (:func:`set_amp`).
 
     ``auto_scale_lr``: if the config gives ``auto_scale_lr.base_batch_size`` (the total batch its
     LR is meant for), mmengine scales the LR linearly to the total batch run; ``False`` keeps the
@@ -71,6 +79,7 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     """
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    _no_persistent_workers_without_workers(cfg)
     cfg.launcher = launcher
     if data_root:
         set_data_root(cfg, data_root)
@@ -78,9 +87,7 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
         cfg.resume, cfg.load_from = True, None
     elif resume:
         cfg.resume, cfg.load_from = True, resume
-    if amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    set_amp(cfg, amp)
     # On by default: an LR meant for 2,048 images run on one process at 64 made a resumed run
     # diverge. mmdet's base schedules say enable=False, so the config's own flag is not asked.
     scaling = cfg.get('auto_scale_lr') or {}
@@ -94,6 +101,44 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     if 'base_batch_size' in scaling and cfg.get('train_dataloader') is not None:
         _log_lr_scaling(cfg, runner.world_size)
     return runner
+
+
+def _no_persistent_workers_without_workers(cfg: Config):
+    """The configs keep their loaders' workers between epochs; with ``num_workers=0`` (e.g.
+    ``--cfg-options train_dataloader.num_workers=0`` to debug) there are none to keep, and torch's
+    DataLoader would refuse ``persistent_workers=True``."""
+    for name in _DATALOADERS:
+        loader = cfg.get(name)
+        if loader is not None and not loader.get('num_workers', 0) and \
+                loader.get('persistent_workers'):
+            loader.persistent_workers = False
+
+
+def set_amp(cfg: Config, amp: bool | str | None):
+    """``--amp``: mixed precision through mmengine's ``AmpOptimWrapper``, autocast to float16
+    (``True`` or ``'fp16'``, with a dynamic loss scale) or bfloat16 (``'bf16'``); ``None`` or
+    ``False`` leaves the config's ``optim_wrapper`` alone. Then :func:`check_amp`."""
+    if amp:
+        precision = 'fp16' if amp is True else amp
+        if precision not in AMP_DTYPES:
+            raise ValueError(f'--amp {amp}: allowed {", ".join(sorted(AMP_DTYPES))}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.dtype = AMP_DTYPES[precision]
+        if precision == 'fp16':
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    check_amp(cfg)
+
+
+def check_amp(cfg: Config):
+    """Refuse bfloat16 for a detection config (default scope mmdet), from ``--amp bf16`` or the
+    config's own ``optim_wrapper.dtype``: mmcv 2.1's RoIAlign CUDA kernel takes float, double
+    and half only, so the run would stop at its first RoI."""
+    dtype = str((cfg.get('optim_wrapper') or {}).get('dtype'))
+    if dtype.removeprefix('torch.') in ('bfloat16', 'bf16') and \
+            cfg.get('default_scope') == 'mmdet':
+        raise ValueError(f'optim_wrapper.dtype={dtype!r} (--amp bf16): refused for detection '
+                         "configs, mmcv's RoIAlign has no bfloat16 kernel; allowed: float16 "
+                         '(--amp)')
 
 
 def _log_lr_scaling(cfg: Config, world_size: int):

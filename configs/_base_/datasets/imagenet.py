@@ -8,9 +8,10 @@
 # data_root, split and pipeline, so only the type changes.
 _base_ = ['mmpretrain::_base_/datasets/imagenet_bs64.py']
 data_root = 'data/imagenet'
-train_dataloader = dict(batch_size=64, num_workers=8,
+# Workers kept between epochs and batches in pinned memory: the GPUs wait less for data.
+train_dataloader = dict(batch_size=64, num_workers=8, pin_memory=True, persistent_workers=True,
                         dataset=dict(type='ImageNetSubset', data_root=data_root))
-val_dataloader = dict(batch_size=64, num_workers=8,
+val_dataloader = dict(batch_size=64, num_workers=8, pin_memory=True, persistent_workers=True,
                       dataset=dict(type='ImageNetSubset', data_root=data_root))
 test_dataloader = val_dataloader
 test_cfg = dict()
