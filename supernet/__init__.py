@@ -2,7 +2,9 @@
 
 ``import supernet`` is light: the spaces (plain data), :func:`extract_subnet` and the builders
 are here at once, so the search algorithms can use them without mmdet. The backbones load on
-first access, e.g. ``from supernet import ResNetSuperNet``; they touch no engine registry. A config names them after ``supernet.registry`` registered them::
+first access, e.g. ``from supernet import ResNetSuperNet``; they touch no engine registry, and
+neither does :func:`init_from` (a super-network initialised from pretrained networks). A config
+names them after ``supernet.registry`` registered them::
 
     custom_imports = dict(imports=['supernet.registry'])
     model = dict(backbone=dict(type='AllocatedResNet', stage_blocks=(1, 3, 7, 5)))
@@ -25,6 +27,7 @@ from .subnet import extract_subnet
 # name -> module, imported on first access (PEP 562)
 _LAZY = {
     'SuperNetMixin': 'supernet.dynamic', 'SUPERNETS': 'supernet.models',
+    'init_from': 'supernet.warm_start',
     'AllocatedResNet': 'supernet.resnet', 'ResNetSuperNet': 'supernet.resnet',
     'AllocatedMobileNetV2': 'supernet.mobilenet', 'AllocatedMnasNet': 'supernet.mobilenet',
     'MobileNetV2SuperNet': 'supernet.mobilenet', 'MnasNetSuperNet': 'supernet.mobilenet',
