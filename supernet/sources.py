@@ -168,13 +168,18 @@ def _list_models(library: str) -> set:
 
 
 def _build_library_model(spec: dict, text: str) -> nn.Module:
-    if spec['library'] == 'timm':
-        import timm
-        model = timm.create_model(spec['model'], pretrained=spec['path'] is None)
-    else:
-        import torchvision
-        weights = spec['weights'] or (None if spec['path'] else 'DEFAULT')
-        model = torchvision.models.get_model(spec['model'], weights=weights)
+    try:
+        if spec['library'] == 'timm':
+            import timm
+            model = timm.create_model(spec['model'], pretrained=spec['path'] is None)
+        else:
+            import torchvision
+            weights = spec['weights'] or (None if spec['path'] else 'DEFAULT')
+            model = torchvision.models.get_model(spec['model'], weights=weights)
+    except OSError as err:  # no hub reachable (URLError, connection errors)
+        raise ValueError(f'--from {text}: could not download the weights ({err}); download '
+                         f'them where the hub is reachable and give the file: '
+                         f'{spec["library"]}:{spec["model"]}=PATH') from None
     if spec['path']:
         state, _ = read_checkpoint(Path(spec['path']).expanduser())
         try:

@@ -182,7 +182,7 @@ class WarmStart:
         return dict(space=self.space.name, sources=[s.name for s in self.sources],
                     source_allocations=self.source_allocations, fill=self.fill, seed=self.seed,
                     num_tensors=len(records), coverage=from_sources / len(records),
-                    rules=rules, head=sorted(self.head),
+                    rules=rules, head={key: source for key, (_, source) in self.head.items()},
                     left_out={s.name: s.ignored for s in self.sources if s.ignored},
                     tensors=[asdict(r) for r in records])
 

@@ -109,6 +109,7 @@ def test_mobile_child_computes_the_source(tmp_path, images, space, name, standar
 @pytest.mark.parametrize('space, source, problem', [
     ('resnet_bottleneck', 'resnet18', 'lacks layer1.0.conv3.weight'),
     ('mnasnet', 'mobilenet_v2', 'has shape'),
+    ('mnasnet', 'mnasnet0_5', 'has shape'),  # the space is mnasnet1_0's widths
     ('mobilenet_v2', 'resnet50', 'of another family'),
     ('resnet_bottleneck_demo', 'resnet50', 'conv1.weight (conv1.weight) has shape'),
 ])
