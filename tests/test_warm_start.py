@@ -191,6 +191,14 @@ def test_the_tool_writes_a_checkpoint_the_other_tools_take(tmp_path):
     load_checkpoint(model, str(out), map_location='cpu', strict=False)
     assert torch.equal(model.backbone.layer3[3].conv2.weight, child.layer3[3].conv2.weight)
     assert torch.equal(model.backbone.layer3[20].conv2.weight, child.layer3[3].conv2.weight)
+    # greedy_search.py --checkpoint: the plan's meta check and the pipeline's tensor check
+    from search.pipeline import _check_supernet_tensors
+    from search.plan import check_search, set_supernet_checkpoint
+    cfg = Config.fromfile(root / 'configs/demo/search_digits.py')
+    set_supernet_checkpoint(cfg, str(out))
+    cfg.work_dir = str(tmp_path / 'search')
+    plan = check_search(cfg)
+    _check_supernet_tensors(str(out), plan.checkpoint_state, plan.space, 'backbone.')
     export_child(out, (2, 3, 4, 2), tmp_path / 'back.pth')
     back = torch.load(tmp_path / 'back.pth', weights_only=False)['state_dict']
     expected = extract_subnet(torch.load(source)['state_dict'], (2, 3, 4, 2),
