@@ -1,8 +1,9 @@
-"""The backbone classes of every family, in plain PyTorch modules (no engine registry).
+"""The backbone classes of every family; none registers itself in an engine registry.
 
 :data:`SUPERNETS` maps a space's family to its super-network class; each super-network names the
 class of its children itself (``ResNetSuperNet.static_class is AllocatedResNet``). Configs name
-these classes after ``supernet.registry`` registered them; code uses the classes.
+these classes after ``supernet.registry`` registered them; code uses the classes. (They are
+built on mmdet's and mmcv's blocks, so importing them still loads mmdet.)
 """
 from .mobilenet import MnasNetSuperNet, MobileNetV2SuperNet
 from .resnet import ResNetSuperNet

@@ -86,7 +86,10 @@ def parse_source(text: str) -> dict:
     if library == 'torchvision':
         model, _, weights = model.partition(':')
     if path and not Path(path).expanduser().is_file():
-        raise FileNotFoundError(f'--from {text}: no such checkpoint file {path}')
+        maybe_library = re.fullmatch(r'([a-z_]+):[^/]*', text) if not library else None
+        hint = (f' (nor a library: {maybe_library[1]!r} is none of {", ".join(LIBRARIES)})'
+                if maybe_library else '')
+        raise FileNotFoundError(f'--from {text}: no such checkpoint file {path}{hint}')
     if library and model not in _list_models(library):
         raise ValueError(f'--from {text}: {library} has no model {model!r}')
     return dict(library=library, model=model, weights=weights or None, path=path or None)

@@ -155,6 +155,8 @@ def test_bad_source_specs_are_refused_before_reading(tmp_path):
         init_from('resnet_bottleneck', str(tmp_path / 'missing.pth'))
     with pytest.raises(ValueError, match="torchvision has no model 'resnet51'"):
         init_from('resnet_bottleneck', 'torchvision:resnet51')
+    with pytest.raises(FileNotFoundError, match="'torchvison' is none of torchvision, timm"):
+        init_from('resnet_bottleneck', 'torchvison:resnet50')
 
 
 def test_the_tool_writes_a_checkpoint_the_other_tools_take(tmp_path):
