@@ -133,15 +133,21 @@ def test_deeper_or_non_prefix_sources_are_refused(tmp_path):
         init_from('resnet_bottleneck', state, fill='dpiat')
 
 
-def test_a_transfer_method_fills_what_no_source_has(tmp_path, images):
+@pytest.mark.parametrize('method', ['dpiat', 'hmt', 'tli'])
+def test_a_transfer_method_fills_what_no_source_has(tmp_path, images, method):
     source, path = saved(torchvision.models.resnet18(), tmp_path, 'r18')
-    warm = init_from_any('resnet_basic', path, fill='dpiat')
-    assert warm.records['layer3.5.conv1.weight'].rule == 'dpiat'
+    # HMT aligns layer l with layer l by default: past the source's chain nothing is written
+    options = dict(align='stretch') if method == 'hmt' else {}
+    warm = init_from_any('resnet_basic', path, fill=method, **options)
+    new = [r for r in warm.records.values() if r.target.startswith('layer3.5.')]
+    assert {r.rule for r in new} == {method} and all(r.source.startswith(path) for r in new)
     assert warm.records['layer3.1.conv1.weight'].rule == 'copy'
     with torch.no_grad():
         expected = resnet_features(source, images)
-    assert_features(warm.model, (2, 2, 2, 2), expected, images)
-    # another family only through a method, from the network its library builds
+    assert_features(warm.model, (2, 2, 2, 2), expected, images)  # the copied blocks win
+
+
+def test_another_family_only_through_a_named_architecture(tmp_path):
     _, r50 = saved(torchvision.models.resnet50(), tmp_path, 'r50')
     with pytest.raises(ValueError, match='name its architecture'):
         init_from_any('resnet_basic', r50, fill='dpiat')
