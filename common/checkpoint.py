@@ -85,17 +85,24 @@ def load_checkpoint_safely(filename, map_location=None) -> dict:
 def read_state_dict(path) -> dict:
     """A state dict from ``.safetensors`` or a torch checkpoint: mmengine's
     ``{'state_dict': ...}`` and DDP's ``module.`` prefix are unwrapped."""
+    return read_checkpoint(path)[0]
+
+
+def read_checkpoint(path) -> tuple:
+    """``(state dict, meta)`` of a file :func:`read_state_dict` reads; ``meta`` is the
+    checkpoint's ``meta`` dict (``{}`` when it has none, e.g. a bare state dict)."""
     path = str(path)
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
-        return load_file(path)
+        return load_file(path), {}
     checkpoint = load_checkpoint_safely(path, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f'{path}: holds no state dict (a mapping of names to tensors)')
     if state and all(k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
-    return state
+    meta = checkpoint.get('meta') if state is not checkpoint else None
+    return state, meta if isinstance(meta, dict) else {}
 
 
 def atomic_save(obj, path) -> Path:

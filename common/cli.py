@@ -6,6 +6,8 @@ A user's mistake (a bad flag value, a missing or foreign file) is reported as ar
 """
 from __future__ import annotations
 
+import argparse
+import ast
 import os
 import pickle
 import re
@@ -52,3 +54,15 @@ def allocation_values_as_text(argv: Sequence[str], flags: Sequence[str]) -> list
         else:
             out.append(arg)
     return out
+
+
+def parse_opt(text: str) -> tuple:
+    """``--opt key=value`` (a transfer method's option) → ``(key, value)``; the value is a Python
+    literal where it parses as one (``lam=0.5`` → 0.5), else the text."""
+    key, sep, value = text.partition('=')
+    if not sep:
+        raise argparse.ArgumentTypeError(f'--opt {text!r}: expected key=value')
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value

@@ -66,3 +66,100 @@ def convert_torchvision_mnasnet(state_dict: Mapping) -> tuple:
         else:
             unknown[key] = value
     return converted, unknown
+
+
+def convert_torchvision_mobilenet_v2(state_dict: Mapping) -> tuple:
+    """torchvision ``mobilenet_v2`` (``model.state_dict()``) → ``AllocatedMobileNetV2``.
+
+    ``features.0`` is the stem, ``features.1..17`` the blocks of ``layer1..7`` in order (1, 2, 3,
+    4, 3, 3, 1 of them in the standard net; any counts here), ``features.18`` the 1×1 head. A
+    block's ``conv`` holds conv+BN(+ReLU6) modules, then the linear conv and its BN as two entries.
+
+    Returns:
+        (converted state dict, dict of keys that were not converted, e.g. ``classifier.*``)
+    """
+    block_key = re.compile(r'features\.(\d+)\.conv\.(\d)\.(?:(\d)\.)?(.*)')
+    edge_key = re.compile(r'features\.(\d+)\.([01])\.(.*)')
+    blocks = sorted({int(m[1]) for m in map(block_key.fullmatch, state_dict) if m})
+    # conv.N entries per block: 4 with an expand conv (expand, dw, linear conv, BN), else 3.
+    expanded = {int(m[1]) for m in map(block_key.fullmatch, state_dict) if m and m[2] == '3'}
+    stage_of = _stages_by_width(blocks, state_dict, expanded)
+    converted, unknown = OrderedDict(), OrderedDict()
+    for key, value in state_dict.items():
+        block, edge = block_key.fullmatch(key), edge_key.fullmatch(key)
+        if block:
+            index, entry, inner, rest = int(block[1]), int(block[2]), block[3], block[4]
+            names = ('expand_conv', 'depthwise_conv') if index in expanded else ('depthwise_conv',)
+            linear = len(names)
+            if entry < linear and inner is not None:
+                module = f'{names[entry]}.{("conv", "bn")[int(inner)]}'
+            elif entry == linear and inner is None:
+                module = 'linear_conv.conv'
+            elif entry == linear + 1 and inner is None:
+                module = 'linear_conv.bn'
+            else:
+                unknown[key] = value
+                continue
+            stage, position = stage_of[index]
+            converted[f'{stage}.{position}.{module}.{rest}'] = value
+        elif edge and (edge[1] == '0' or int(edge[1]) == (blocks[-1] + 1 if blocks else -1)):
+            module = 'conv1' if edge[1] == '0' else 'conv2'
+            converted[f'{module}.{("conv", "bn")[int(edge[2])]}.{edge[3]}'] = value
+        else:
+            unknown[key] = value
+    return converted, unknown
+
+
+def convert_timm_mobilenet(state_dict: Mapping) -> tuple:
+    """timm ``mobilenetv2_*`` / ``mnasnet_*`` (the EfficientNet builder) → our names.
+
+    timm's ``blocks.S.B`` is stage ``layer{S+1}`` block ``B``; its first stage is a depthwise
+    separable block (``conv_dw``, ``bn1``, ``conv_pw``, ``bn2``), the others inverted residuals
+    (``conv_pw``, ``bn1``, ``conv_dw``, ``bn2``, ``conv_pwl``, ``bn3``); ``conv_stem``/``bn1`` and
+    ``conv_head``/``bn2`` are the stem and the 1×1 head.
+
+    Returns:
+        (converted state dict, dict of keys that were not converted, e.g. ``classifier.*``)
+    """
+    separable = {'conv_dw': 'depthwise_conv.conv', 'bn1': 'depthwise_conv.bn',
+                 'conv_pw': 'linear_conv.conv', 'bn2': 'linear_conv.bn'}
+    inverted = {'conv_pw': 'expand_conv.conv', 'bn1': 'expand_conv.bn',
+                'conv_dw': 'depthwise_conv.conv', 'bn2': 'depthwise_conv.bn',
+                'conv_pwl': 'linear_conv.conv', 'bn3': 'linear_conv.bn'}
+    edges = {'conv_stem': 'conv1.conv', 'bn1': 'conv1.bn', 'conv_head': 'conv2.conv',
+             'bn2': 'conv2.bn'}
+    block_key = re.compile(r'blocks\.(\d+)\.(\d+)\.([a-z_]+\d?)\.(.*)')
+    edge_key = re.compile(r'([a-z_]+\d?)\.(.*)')
+    with_pwl = {m[1] for m in map(block_key.fullmatch, state_dict) if m and m[3] == 'conv_pwl'}
+    converted, unknown = OrderedDict(), OrderedDict()
+    for key, value in state_dict.items():
+        block, edge = block_key.fullmatch(key), edge_key.fullmatch(key)
+        names = inverted if block and block[1] in with_pwl else separable
+        if block and block[3] in names:
+            converted[f'layer{int(block[1]) + 1}.{block[2]}.{names[block[3]]}.{block[4]}'] = value
+        elif not block and edge and edge[1] in edges:
+            converted[f'{edges[edge[1]]}.{edge[2]}'] = value
+        else:
+            unknown[key] = value
+    return converted, unknown
+
+
+def _stages_by_width(blocks, state_dict, expanded) -> dict:
+    """torchvision's flat ``features`` list → ``{feature index: (stage name, position)}``.
+
+    Strides are not in the weights, but every MobileNetV2 stage starts with a block that changes
+    the width and continues with residual blocks that keep it, so a block whose input width
+    differs from its output width starts the next stage (``layer1`` is the first).
+    """
+    stage_of, stage, position = {}, 0, 0
+    for index in blocks:
+        first = state_dict[f'features.{index}.conv.0.0.weight']  # expand conv, else depthwise
+        in_width = first.shape[1] if index in expanded else first.shape[0]
+        linear = state_dict[f'features.{index}.conv.{2 if index in expanded else 1}.weight']
+        out_width = linear.shape[0]
+        if stage and in_width == out_width:
+            position += 1
+        else:
+            stage, position = stage + 1, 0
+        stage_of[index] = (f'layer{stage}', position)
+    return stage_of

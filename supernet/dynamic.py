@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .spaces import Allocation
+from .subnet import extract_subnet
 
 
 class StagedBackbone:
@@ -52,16 +53,11 @@ class SuperNetMixin:
     """Mixin for a backbone built at ``space.max_depths`` whose stages run a prefix of blocks.
 
     The class using it calls :meth:`_init_allocation` after building; ``self._child_kwargs``
-    holds the constructor arguments a child shares with the super-network. The backbone a child
-    becomes is its family's static class (:data:`supernet.subnet.BACKBONES`).
+    holds the constructor arguments a child shares with the super-network. A child is an instance
+    of the class attribute ``static_class`` (e.g. ``ResNetSuperNet.static_class`` is
+    ``AllocatedResNet``), which every super-network names itself.
     """
-
-    @property
-    def static_class(self) -> type:
-        from mmengine.registry import MODELS
-
-        from .subnet import BACKBONES
-        return MODELS.get(BACKBONES[self.space.family][0])
+    static_class: type
 
     def _init_allocation(self, child_kwargs: dict):
         # A child inherits weights, not the super-network's initialisation recipe.
@@ -98,7 +94,6 @@ class SuperNetMixin:
         It is an ordinary backbone (e.g. :class:`AllocatedResNet`), buildable from a config and
         loadable without this class; its outputs equal this super-network's at that allocation.
         """
-        from .subnet import extract_subnet
         allocation = self.allocation if allocation is None else self.space.validate(allocation)
         child = self.static_backbone(allocation)
         child.load_state_dict(extract_subnet(self.state_dict(), allocation, self.space))

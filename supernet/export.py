@@ -18,8 +18,9 @@ from pathlib import Path
 
 from common.checkpoint import atomic_save, load_checkpoint_safely
 
+from .build import backbone_cfg, build_backbone
 from .spaces import get_space
-from .subnet import backbone_cfg, build_backbone, extract_subnet
+from .subnet import extract_subnet
 
 
 def detect_prefix(state_dict, space) -> str:

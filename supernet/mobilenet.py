@@ -20,14 +20,12 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmdet.models.layers import InvertedResidual
 from mmengine.model import BaseModule
-from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .dynamic import StagedBackbone, SuperNetMixin
 from .spaces import get_space
 
 
-@MODELS.register_module()
 class AllocatedMobileNetV2(StagedBackbone, BaseModule):
     """A MobileNetV2 whose searched stages have ``stage_blocks`` blocks.
 
@@ -139,7 +137,6 @@ class AllocatedMobileNetV2(StagedBackbone, BaseModule):
         return self
 
 
-@MODELS.register_module()
 class AllocatedMnasNet(AllocatedMobileNetV2):
     """MnasNet-B0 (torchvision's ``mnasnet1_0``) with ``stage_blocks`` in ``layer2``…``layer6``.
 
@@ -158,7 +155,6 @@ class _MobileSuperNet(SuperNetMixin):
         self._init_allocation(kwargs)
 
 
-@MODELS.register_module()
 class MobileNetV2SuperNet(_MobileSuperNet, AllocatedMobileNetV2):
     """MobileNetV2 single-path super-network (max depths [5, 6, 8, 7, 7], paper 004 Sec. 4.1).
 
@@ -168,8 +164,9 @@ class MobileNetV2SuperNet(_MobileSuperNet, AllocatedMobileNetV2):
         >>> supernet.sample_allocation(np.random.default_rng(0))
         (5, 4, 5, 2, 3)
     """
+    static_class = AllocatedMobileNetV2
 
 
-@MODELS.register_module()
 class MnasNetSuperNet(_MobileSuperNet, AllocatedMnasNet):
     """MnasNet-B0 single-path super-network (max depths [5, 6, 8, 7, 7])."""
+    static_class = AllocatedMnasNet

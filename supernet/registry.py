@@ -2,12 +2,21 @@
 root registries (mmdet's and mmpretrain's search them too):
 
 * MODELS: ``AllocatedResNet``, ``ResNetSuperNet``, ``AllocatedMobileNetV2``,
-  ``MobileNetV2SuperNet``, ``AllocatedMnasNet``, ``MnasNetSuperNet``;
+  ``MobileNetV2SuperNet``, ``AllocatedMnasNet``, ``MnasNetSuperNet`` — registered here, so the
+  model classes stay free of engine registries;
 * HOOKS / LOOPS / RUNNERS: ``DepthSamplingHook``, ``AllocationValLoop``, ``SafeCheckpointRunner``,
   and the allow-listed checkpoint loader for local paths;
 * DATASETS (mmpretrain): ``CUB2010``, ``ImageNetSubset``, ``HeldOutSplit``.
 
 Configs: ``custom_imports = dict(imports=['supernet.registry'])``. It is a module of its own so
-that ``import supernet`` (spaces only) stays free of mmdet for the search algorithms.
+that the models (``from supernet import ResNetSuperNet``) and the spaces stay free of mmpretrain
+and mmengine's Runner.
 """
-from . import datasets, engine, mobilenet, resnet  # noqa: F401
+from mmengine.registry import MODELS
+
+from . import datasets, engine  # noqa: F401  (engine adapters register beside their definitions)
+from .models import SUPERNETS
+
+for _supernet in SUPERNETS.values():
+    for _backbone in (_supernet.static_class, _supernet):
+        MODELS.register_module(module=_backbone)

@@ -12,7 +12,6 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
 from mmdet.models.backbones.resnet import ResNet as _MMDetResNet
-from mmengine.registry import MODELS
 
 from .dynamic import StagedBackbone, SuperNetMixin
 from .spaces import get_space
@@ -22,7 +21,6 @@ _BLOCKS = {'basic': BasicBlock, 'bottleneck': Bottleneck}
 _SPACE_ARGS = ('depth', 'base_channels', 'stem_channels', 'num_stages', 'strides')
 
 
-@MODELS.register_module()
 class AllocatedResNet(StagedBackbone, _MMDetResNet):
     """A ResNet whose stage ``i`` has ``stage_blocks[i]`` blocks (a child of the super-network).
 
@@ -99,7 +97,6 @@ class AllocatedResNet(StagedBackbone, _MMDetResNet):
     forward = StagedBackbone.forward
 
 
-@MODELS.register_module()
 class ResNetSuperNet(SuperNetMixin, AllocatedResNet):
     """The ResNet single-path super-network: the space's deepest ResNet, run at an allocation.
 
@@ -117,6 +114,8 @@ class ResNetSuperNet(SuperNetMixin, AllocatedResNet):
         >>> torch.allclose(supernet(x)[-1], child(x)[-1], atol=1e-5)
         True
     """
+    static_class = AllocatedResNet
+
     def __init__(self, space='resnet_bottleneck', **kwargs):
         space = get_space(space)
         super().__init__(stage_blocks=space.max_depths, space=space, **kwargs)

@@ -1,10 +1,10 @@
-"""Children of a super-network: their configs and the weights they inherit.
+"""Children of a super-network: the weights they inherit.
 
 A child keeps the first ``S_i`` blocks of every searched stage, so its state dict is the
 super-network's minus the later blocks; no key is renamed.
 
-    >>> from supernet import ResNetSuperNet
-    >>> supernet_sd = ResNetSuperNet('resnet_basic').state_dict()
+    >>> from supernet import build_backbone
+    >>> supernet_sd = build_backbone('resnet_basic').state_dict()
     >>> child_sd = extract_subnet(supernet_sd, (1, 2, 3, 1), 'resnet_basic')
     >>> build_backbone('resnet_basic', (1, 2, 3, 1)).load_state_dict(child_sd)
     <All keys matched successfully>
@@ -15,16 +15,8 @@ import re
 from collections import OrderedDict, defaultdict
 from typing import Mapping
 
-from .spaces import SearchSpace, get_space
+from .spaces import get_space
 
-# family -> (static backbone, super-network): the one table of which classes a family builds.
-# A plain dict, not a registry: configs name the classes (registered in mmengine's MODELS by
-# supernet.registry), never a family.
-BACKBONES = {
-    'resnet': ('AllocatedResNet', 'ResNetSuperNet'),
-    'mobilenet_v2': ('AllocatedMobileNetV2', 'MobileNetV2SuperNet'),
-    'mnasnet': ('AllocatedMnasNet', 'MnasNetSuperNet'),
-}
 _BLOCK_KEY = re.compile(r'(?P<stage>[A-Za-z_]\w*)\.(?P<index>\d+)\.')
 
 
@@ -63,35 +55,3 @@ def extract_subnet(state_dict: Mapping, allocation, space='resnet_bottleneck',
     if metadata is not None:  # module versions, read by load_state_dict (e.g. BatchNorm)
         child._metadata = metadata
     return child
-
-
-def backbone_cfg(space, allocation=None, **kwargs) -> dict:
-    """Config dict of the static backbone at ``allocation``; ``None`` gives the super-network.
-
-    >>> backbone_cfg('resnet_bottleneck', (1, 3, 7, 5), out_indices=(3,))
-    {'type': 'AllocatedResNet', 'space': 'resnet_bottleneck', 'stage_blocks': (1, 3, 7, 5), 'out_indices': (3,)}
-    """
-    space = get_space(space)
-    static, super_ = BACKBONES[space.family]
-    cfg = dict(type=super_ if allocation is None else static,
-               space=_space_ref(space))
-    if allocation is not None:
-        cfg['stage_blocks'] = space.validate(allocation, allow_deeper=True)
-    cfg.update(kwargs)
-    return cfg
-
-
-def build_backbone(space, allocation=None, **kwargs):
-    """Build :func:`backbone_cfg` through mmengine's registry (as mmdet / mmpretrain would)."""
-    from mmengine.registry import MODELS
-
-    import supernet.registry  # noqa: F401  (the backbones are registered there)
-    return MODELS.build(backbone_cfg(space, allocation, **kwargs))
-
-
-def _space_ref(space: SearchSpace):
-    """A registered space is named in configs; an ad-hoc one is passed as the object."""
-    try:
-        return space.name if get_space(space.name) == space else space
-    except KeyError:
-        return space

@@ -76,7 +76,7 @@ def test_cub_configs_follow_the_paper_recipe(name):
     assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
     from mmpretrain.registry import MODELS
 
-    import supernet  # noqa: F401
+    import supernet.registry  # noqa: F401  (what the config's custom_imports does)
     model = MODELS.build(cfg.model)
     assert model.backbone.stage_blocks == cfg.model.backbone.stage_blocks
     assert model.head.num_classes == 200

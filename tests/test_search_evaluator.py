@@ -237,7 +237,7 @@ def test_evaluation_restores_the_model(digits):
 def test_mmpretrain_image_classifier(digits):
     from mmpretrain.registry import MODELS
 
-    import supernet  # noqa: F401  (registers the backbones)
+    import supernet.registry  # noqa: F401  (registers the backbones)
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type='ImageClassifier',

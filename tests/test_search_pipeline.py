@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
-import supernet  # noqa: F401  (registers the backbones)
+import supernet.registry  # noqa: F401  (registers the backbones)
 from common.checkpoint import atomic_save, load_checkpoint_safely
 from supernet.datasets import prepare_demo_target
 from supernet.export import export_child

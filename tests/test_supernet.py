@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import randomize_batchnorm
-from supernet import BACKBONES, build_backbone, extract_subnet, get_space
+from supernet import SUPERNETS, build_backbone, extract_subnet, get_space
 
 SPACES = ['resnet_bottleneck', 'resnet_basic', 'mobilenet_v2', 'mnasnet']
 
@@ -17,7 +17,7 @@ def supernet(request):
 
 def test_supernet_is_built_at_max_depth(supernet):
     space = supernet.space
-    assert type(supernet).__name__ == BACKBONES[space.family][1]
+    assert type(supernet) is SUPERNETS[space.family]
     for stage in space.searched:
         assert len(getattr(supernet, stage.name)) == stage.max_depth
     assert supernet.allocation == space.max_depths
@@ -60,7 +60,7 @@ def test_get_subnet_inherits_weights(supernet, images):
     allocation = supernet.space.sample(np.random.default_rng(7))
     supernet.set_allocation(allocation)
     child = supernet.get_subnet()
-    assert type(child).__name__ == BACKBONES[supernet.space.family][0]
+    assert type(child) is type(supernet).static_class
     assert child.stage_blocks == allocation and not child.training
     with torch.no_grad():
         torch.testing.assert_close(child(images)[-1], supernet(images)[-1], rtol=1e-5, atol=1e-5)

@@ -15,7 +15,6 @@ Refused before any model is built: an ``--out`` or ``--report`` that is one of t
 or the same file as each other.
 """
 import argparse
-import ast
 import importlib
 import sys
 from pathlib import Path
@@ -23,18 +22,8 @@ from pathlib import Path
 import torch.nn as nn
 
 from common.checkpoint import atomic_save, atomic_write, read_state_dict
-from common.cli import run_cli
+from common.cli import parse_opt, run_cli
 from transfer import METHODS, transfer_weights
-
-
-def parse_opt(text: str):
-    key, sep, value = text.partition('=')
-    if not sep:
-        raise argparse.ArgumentTypeError(f'--opt {text!r}: expected key=value')
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
 
 
 def parse_args(argv=None):

@@ -1,0 +1,16 @@
+"""The backbone classes of every family; none registers itself in an engine registry.
+
+:data:`SUPERNETS` maps a space's family to its super-network class; each super-network names the
+class of its children itself (``ResNetSuperNet.static_class is AllocatedResNet``). Configs name
+these classes after ``supernet.registry`` registered them; code uses the classes. (They are
+built on mmdet's and mmcv's blocks, so importing them still loads mmdet.)
+"""
+from .mobilenet import MnasNetSuperNet, MobileNetV2SuperNet
+from .resnet import ResNetSuperNet
+
+# A plain dict, not a registry: a family is a property of a space, never named in a config.
+SUPERNETS = {
+    'resnet': ResNetSuperNet,
+    'mobilenet_v2': MobileNetV2SuperNet,
+    'mnasnet': MnasNetSuperNet,
+}
