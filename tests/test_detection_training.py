@@ -107,20 +107,24 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_two_process_torchrun_trains_and_evaluates_a_detector(glyphs, child_checkpoint, tmp_path):
-    overrides = small(glyphs, child_checkpoint, **{
-        'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 1,
-        'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1})
-    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(DEMO['faster']), '2',
-           '--dist-backend', 'gloo', '--work-dir', str(tmp_path), '--data-root', str(glyphs),
-           '--test', '--cfg-options',
+def two_process_train(config, glyphs, work_dir, overrides: dict, *args) -> str:
+    """``tools/train.py`` on two gloo processes through ``tools/dist_train.sh``; its log."""
+    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(config), '2', '--dist-backend', 'gloo',
+           '--work-dir', str(work_dir), '--data-root', str(glyphs), *args, '--cfg-options',
            *(f'{k}={v}'.replace(' ', '') for k, v in overrides.items())]
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()),
            'TRAIN_SCRIPT': str(ROOT / 'tools/train.py'), 'PYTHONPATH': str(ROOT),
            'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr[-4000:]
-    log = result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_two_process_torchrun_trains_and_evaluates_a_detector(glyphs, child_checkpoint, tmp_path):
+    overrides = small(glyphs, child_checkpoint, **{
+        'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 1,
+        'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1})
+    log = two_process_train(DEMO['faster'], glyphs, tmp_path, overrides, '--test')
     assert 'distributed training on CPU with the gloo backend' in log
     assert log.count('coco/bbox_mAP:') >= 2  # validation after the epoch, then --test
     checkpoint = load_checkpoint_safely(tmp_path / 'epoch_1.pth')
@@ -178,16 +182,8 @@ def test_one_detector_loss_gives_every_trained_parameter_a_gradient(family):
 def test_two_process_torchrun_trains_mobilenet_and_mnasnet_detectors(family, glyphs, tmp_path):
     """2-process DDP (gloo) for 2 iterations; it stopped at the second ("Expected to have
     finished reduction in the prior iteration") while conv2 got no gradient."""
-    cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(ROOT / FAMILY_CONFIGS[family]), '2',
-           '--dist-backend', 'gloo', '--work-dir', str(tmp_path), '--data-root', str(glyphs),
-           '--cfg-options',
-           *(f'{k}={v}'.replace(' ', '') for k, v in glyph_overrides(glyphs).items())]
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()),
-           'TRAIN_SCRIPT': str(ROOT / 'tools/train.py'), 'PYTHONPATH': str(ROOT),
-           'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
-    assert result.returncode == 0, result.stderr[-4000:]
-    log = result.stdout + result.stderr
+    log = two_process_train(ROOT / FAMILY_CONFIGS[family], glyphs, tmp_path,
+                            glyph_overrides(glyphs))
     assert 'Epoch(train) [1][2/2]' in log  # 4 images, 2 processes, 1 image each
     state = load_checkpoint_safely(tmp_path / 'epoch_1.pth')['state_dict']
     assert 'backbone.layer7.0.linear_conv.conv.weight' in state
