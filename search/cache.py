@@ -1,22 +1,25 @@
 """Evaluate each allocation at most once, across a run (memory) and across runs (the log).
 
-Every search goes through :class:`EvaluationCache`. It accepts two kinds of evaluators:
+Every search goes through :class:`EvaluationCache`. It takes any evaluator of
+:mod:`search.protocol` and uses what it declares:
 
 * any callable ``evaluate(allocation) -> float`` (higher is better);
-* an object that also has ``evaluate_step(parent, children)``, a generator yielding
-  ``(child, score)`` for every child, in any order, each as soon as it is done. The greedy search
-  hands it a whole step, so it can share the work the children have in common (the stages before
-  the one that grows: see :class:`search.evaluator.ClassificationEvaluator`). Each child must
-  contain the parent (``child[i] >= parent[i]`` for every stage) and differ from it;
-* an object that also has ``evaluate_all(allocations)``, a generator like ``evaluate_step`` for
-  any set of allocations (no parent): the baselines' batches go through it, so an exhaustive
-  search shares every common prefix of blocks.
+* a :class:`~search.protocol.StepEvaluator`: the greedy search hands it a whole step through
+  ``evaluate_step(parent, children)``, a generator yielding ``(child, score)`` for every child, in
+  any order, each as soon as it is done, so it can share the work the children have in common
+  (the stages before the one that grows: see :class:`search.evaluator.ClassificationEvaluator`).
+  Each child must contain the parent (``child[i] >= parent[i]`` for every stage) and differ
+  from it;
+* a :class:`~search.protocol.BatchEvaluator`: ``evaluate_all(allocations)``, a generator like
+  ``evaluate_step`` for any set of allocations (no parent): the baselines' batches go through
+  it, so an exhaustive search shares every common prefix of blocks.
 
 Each score is logged the moment it is yielded, so a search killed mid-step keeps what was done.
 
-An evaluator that initializes some candidates by weight transfer instead of taking them from the
-super-network (:class:`search.transfer_candidates.TransferringEvaluator`) also has
-``transferred(allocation) -> dict | None``; its answer, asked right after the score, goes into the
+A :class:`~search.protocol.ProvenanceEvaluator` (e.g.
+:class:`search.transfer_candidates.TransferringEvaluator`, which initializes some candidates by
+weight transfer instead of taking them from the super-network) answers
+``transferred(allocation) -> dict | None`` right after the score; the answer goes into the
 record's ``transferred`` field.
 
     >>> cache = EvaluationCache(lambda a: -sum(a))
@@ -34,6 +37,7 @@ import time
 from typing import Callable, Iterable
 
 from .log import Record, SearchLog
+from .protocol import BatchEvaluator, ProvenanceEvaluator, StepEvaluator
 
 
 class EvaluationCache:
@@ -90,12 +94,11 @@ class EvaluationCache:
             else:
                 pending.append(a)
         if pending:
-            step_fn = getattr(self.evaluate_fn, 'evaluate_step', None)
-            all_fn = getattr(self.evaluate_fn, 'evaluate_all', None)
-            if parent is not None and step_fn is not None:
-                results = step_fn(tuple(parent), list(pending))
-            elif all_fn is not None and len(pending) > 1:
-                results = all_fn(list(pending))
+            evaluate = self.evaluate_fn
+            if parent is not None and isinstance(evaluate, StepEvaluator):
+                results = evaluate.evaluate_step(tuple(parent), list(pending))
+            elif isinstance(evaluate, BatchEvaluator) and len(pending) > 1:
+                results = evaluate.evaluate_all(list(pending))
             else:
                 results = ((a, self.evaluate_fn(a)) for a in pending)
             left = set(pending)
@@ -137,9 +140,9 @@ class EvaluationCache:
             raise ValueError(f'evaluate({allocation}) returned {score!r}; expected a real number '
                              '(higher is better), not NaN')
         record = self._record(allocation, float(score), seconds, step)
-        transferred = getattr(self.evaluate_fn, 'transferred', None)
-        if transferred is not None:
-            record = dataclasses.replace(record, transferred=transferred(allocation))
+        if isinstance(self.evaluate_fn, ProvenanceEvaluator):
+            record = dataclasses.replace(record,
+                                         transferred=self.evaluate_fn.transferred(allocation))
         self._records[allocation] = record
         if self.log is not None:
             self.log.append(record)

@@ -37,12 +37,13 @@ from supernet.engine.hooks import find_supernet
 
 from .engine import EVALUATORS, recalibration_batches, unwrapped
 from .evaluator import swapped_backbone
+from .protocol import SuperNetEvaluator
 
 RECALIBRATE = ('auto', True, False)
 
 
 @EVALUATORS.register_module(name='detection')
-class DetectionEvaluator:
+class DetectionEvaluator(SuperNetEvaluator):
     """``evaluate(allocation) -> COCO bbox mAP`` of a super-network detector (see the module doc).
 
     Args:

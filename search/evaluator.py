@@ -57,6 +57,8 @@ from common.batchnorm import (
     restored_modes,
 )
 
+from .protocol import BatchEvaluator, StepEvaluator, SuperNetEvaluator
+
 METRICS = ('accuracy', 'loss')
 
 
@@ -67,7 +69,7 @@ class PerImage(NamedTuple):
     loglik: np.ndarray
 
 
-class ClassificationEvaluator:
+class ClassificationEvaluator(StepEvaluator, BatchEvaluator, SuperNetEvaluator):
     """``evaluate(allocation) -> top-1`` of a super-network classifier (see the module doc).
 
     Args:

@@ -31,9 +31,10 @@ from __future__ import annotations
 from transfer import METHODS
 
 from .grow import grow_backbone
+from .protocol import ProvenanceEvaluator, StepEvaluator, SuperNetEvaluator
 
 
-class TransferringEvaluator:
+class TransferringEvaluator(StepEvaluator, ProvenanceEvaluator):
     """``evaluate(allocation) -> float`` that also scores allocations past the super-network's
     depth, their extra blocks initialized by weight transfer (see the module doc).
 
@@ -53,11 +54,12 @@ class TransferringEvaluator:
         if method not in METHODS:
             raise ValueError(f'transfer method={method!r}: allowed '
                              f'{", ".join(map(repr, sorted(METHODS)))}')
-        missing = [name for name in ('supernet', 'score_backbone') if not hasattr(evaluator, name)]
-        if missing or not callable(evaluator):
+        if not isinstance(evaluator, SuperNetEvaluator):
+            missing = [name for name in ('supernet', 'score_backbone', '__call__')
+                       if not hasattr(evaluator, name)]
             raise TypeError(f'{type(evaluator).__name__} cannot score candidates past the '
-                            f'super-network: it lacks {missing or "__call__"} (use '
-                            'ClassificationEvaluator or DetectionEvaluator)')
+                            f'super-network: it lacks {missing} (a SuperNetEvaluator of '
+                            'search.protocol, e.g. ClassificationEvaluator or DetectionEvaluator)')
         self.evaluator, self.method, self.transfer_options = evaluator, method, transfer_options
         self.supernet = evaluator.supernet
         self.space = self.supernet.space
@@ -75,9 +77,9 @@ class TransferringEvaluator:
         ``evaluate_step`` (sharing stage prefixes), then the others one by one."""
         children = [self.space.validate(c, allow_deeper=True) for c in children]
         inside = [c for c in children if self.in_space(c)]
-        step = getattr(self.evaluator, 'evaluate_step', None)
-        if inside and step is not None:  # a child contains its parent: the parent is inside too
-            yield from step(parent, inside)
+        if inside and isinstance(self.evaluator, StepEvaluator):
+            # a child contains its parent: the parent is inside too
+            yield from self.evaluator.evaluate_step(parent, inside)
         else:
             for child in inside:
                 yield child, self.evaluator(child)

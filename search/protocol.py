@@ -1,0 +1,65 @@
+"""What a search asks of an evaluator, written down once.
+
+A search needs one thing: ``evaluate(allocation) -> float``, higher is better — any callable
+(:class:`Evaluator`). An evaluator that can do more says so by deriving from the protocols
+below (the project's evaluators do), and the search uses what is declared:
+
+* :class:`StepEvaluator`: ``evaluate_step(parent, children)`` scores the children of one greedy
+  step together (e.g. sharing stage prefixes); the greedy and beam searches use it.
+* :class:`BatchEvaluator`: ``evaluate_all(allocations)`` scores many at once (an exhaustive
+  frontier as a prefix tree); the baselines use it.
+* :class:`SuperNetEvaluator`: ``supernet`` and ``score_backbone(backbone, allocation)``: it can
+  score a static backbone standing in for the super-network, which candidates deeper than the
+  super-network need (:class:`~search.transfer_candidates.TransferringEvaluator`).
+* :class:`ProvenanceEvaluator`: ``transferred(allocation)`` says how a candidate's weights were
+  made, for the search log (``None``: inherited).
+
+The classes are ``runtime_checkable`` Protocols: a user's object with the same methods is taken
+as well, so a declared base class is documentation, not a requirement. Plain Python; no engine.
+
+    >>> class Step(StepEvaluator):
+    ...     def __call__(self, allocation):
+    ...         return float(sum(allocation))
+    ...     def evaluate_step(self, parent, children):
+    ...         return ((child, self(child)) for child in children)
+    >>> isinstance(Step(), StepEvaluator), isinstance(Step(), BatchEvaluator)
+    (True, False)
+    >>> isinstance(lambda allocation: 0.0, Evaluator)
+    True
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """``evaluate(allocation) -> float``, higher is better."""
+
+    def __call__(self, allocation) -> float: ...
+
+
+@runtime_checkable
+class StepEvaluator(Evaluator, Protocol):
+    def evaluate_step(self, parent, children: Iterable) -> Iterator[tuple]:
+        """Yield ``(child, score)`` for every child of ``parent`` (each contains it)."""
+
+
+@runtime_checkable
+class BatchEvaluator(Evaluator, Protocol):
+    def evaluate_all(self, allocations: Iterable) -> Iterator[tuple]:
+        """Yield ``(allocation, score)`` for every allocation, in any order."""
+
+
+@runtime_checkable
+class SuperNetEvaluator(Evaluator, Protocol):
+    supernet: 'torch.nn.Module'
+
+    def score_backbone(self, backbone: 'torch.nn.Module', allocation=None) -> float:
+        """The score of a static ``backbone`` standing in for the super-network."""
+
+
+@runtime_checkable
+class ProvenanceEvaluator(Evaluator, Protocol):
+    def transferred(self, allocation) -> dict | None:
+        """How ``allocation``'s weights were made (``None``: inherited)."""
