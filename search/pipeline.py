@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import inspect
 import os
 import os.path as osp
@@ -35,7 +34,7 @@ from .complexity import ComplexityCounter
 from .engine import EVALUATORS, unwrapped
 from .greedy import greedy_search
 from .log import SearchLog
-from .plan import SearchPlan, check_search
+from .plan import SearchPlan, check_log, check_search
 from .plot import plot_chain
 from .result import SearchResult
 from .settings import SearchSettings
@@ -46,7 +45,7 @@ def check_models(cfg: Config, plan: SearchPlan) -> tuple:
     """The checks that need the models, after :func:`~search.plan.check_search`: the
     checkpoint's tensors against the space, the evaluator's name, and the budget (FLOPs counted
     at the config's input size). Returns ``(budget, counter)``."""
-    _check_supernet_tensors(plan.checkpoint, plan.checkpoint_state, plan.space,
+    _check_supernet_tensors(plan.checkpoint, plan.checkpoint_shapes, plan.space,
                             cfg.model.backbone.init_cfg.get('prefix', ''))
     evaluator = plan.settings.evaluator['type']
     EVALUATORS.import_from_location()
@@ -81,14 +80,13 @@ def check_evaluator_options(name: str, builder, options: dict):
                          f'of the {world_size} processes launched (each recalibrates on as many)')
 
 
-def _check_supernet_tensors(checkpoint: str, state: dict, space, prefix: str):
+def _check_supernet_tensors(checkpoint: str, shapes: dict, space, prefix: str):
     """Refuse a checkpoint whose tensors are not those of a super-network of ``space``
     (mmengine's ``Pretrained`` would only warn about missing keys, and the search would run on
     random weights)."""
     expected = {k: v.shape for k, v in build_backbone(space).state_dict().items()
                 if not k.endswith('num_batches_tracked')}
-    wrong = [k for k, shape in expected.items()
-             if prefix + k not in state or tuple(state[prefix + k].shape) != tuple(shape)]
+    wrong = [k for k, shape in expected.items() if shapes.get(prefix + k) != tuple(shape)]
     if wrong:
         raise ValueError(f'--checkpoint {checkpoint}: not a super-network of space '
                          f'{space.name!r}: {len(wrong)} of its {len(expected)} backbone tensors '
@@ -96,20 +94,25 @@ def _check_supernet_tensors(checkpoint: str, state: dict, space, prefix: str):
 
 
 def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
-               progress: bool = True, amp: bool | str | None = None) -> SearchResult:
+               progress: bool = True, amp: bool | str | None = None,
+               plan: SearchPlan | None = None) -> SearchResult:
     """Check, fine-tune (optional), search, and write the search files into ``cfg.work_dir``,
     which the run locks (a second run on it is refused at once). ``cfg`` is not modified.
     ``amp``: fine-tune in mixed precision (``'fp16'``, ``'bf16'``; see
-    :func:`supernet.engine.launch.set_amp`)."""
+    :func:`supernet.engine.launch.set_amp`). ``plan``: what :func:`check_search` already
+    returned for ``cfg`` (the tool checks before importing the engines), so the checkpoint is
+    read once; only the search log is checked again, under the lock."""
     cfg = copy.deepcopy(cfg)
     # The process group does not exist yet (the runner creates it, and under Slurm mmengine sets
     # RANK only then): the launcher's own variables say who writes and takes the lock.
     writer = launcher_rank() == 0
     with WorkDirLock(cfg.work_dir) if writer else contextlib.nullcontext():
-        plan = check_search(cfg, resume)
+        if plan is None:
+            plan = check_search(cfg, resume)
+        else:
+            check_log(plan.log_path, resume)
         set_amp(cfg, amp)  # the fine-tuning's optim_wrapper; bf16 refused for detection here
         budget, counter = check_models(cfg, plan)
-        plan = dataclasses.replace(plan, checkpoint_state={})  # checked; Pretrained loads it
         return _run_search(cfg, plan, budget, counter, resume, launcher, progress)
 
 

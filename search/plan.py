@@ -4,9 +4,10 @@
 in one line naming the key, the value and what is allowed: unknown or invalid settings, a budget
 outside the space's range, a missing or unreadable checkpoint or one of another space (by its
 meta), an existing search log without ``resume``. It imports no engine, so
-``tools/greedy_search.py`` answers a typo in seconds; :func:`search.pipeline.run_search` runs it
-again inside its work-dir lock, then checks what needs the models (the checkpoint's tensors
-against the space, the evaluator's name).
+``tools/greedy_search.py`` answers a typo in seconds and hands the plan to
+:func:`search.pipeline.run_search`, which checks the search log again inside its work-dir lock,
+then what needs the models (the checkpoint's tensor shapes against the space, the evaluator and
+its options). The checkpoint is read here once; the plan keeps its tensors' shapes only.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class SearchPlan:
     settings: SearchSettings
     space: SearchSpace
     checkpoint: str
-    checkpoint_state: dict
+    checkpoint_shapes: dict  # tensor name -> shape: what the models are checked against
     log_path: str
 
 
@@ -40,6 +41,13 @@ def set_supernet_checkpoint(cfg, checkpoint: str):
     """``--checkpoint``: the backbone starts from ``checkpoint``'s ``backbone.*`` weights."""
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint,
                                        prefix='backbone.')
+
+
+def check_log(log_path: str, resume: bool):
+    """An existing search log is continued only with ``resume``."""
+    if osp.exists(log_path) and not resume:
+        raise FileExistsError(f'{log_path} exists: pass --resume to continue that search, or '
+                              'another --work-dir')
 
 
 def check_search(cfg, resume: bool = False) -> SearchPlan:
@@ -64,7 +72,7 @@ def check_search(cfg, resume: bool = False) -> SearchPlan:
         raise ValueError(f'--checkpoint {checkpoint} is a super-network of space '
                          f'{meta["space"]!r}; the config searches {space.name!r}')
     log_path = osp.join(cfg.work_dir, 'search_log.jsonl')
-    if osp.exists(log_path) and not resume:
-        raise FileExistsError(f'{log_path} exists: pass --resume to continue that search, or '
-                              'another --work-dir')
-    return SearchPlan(settings, space, checkpoint, loaded.get('state_dict', loaded), log_path)
+    check_log(log_path, resume)
+    state = loaded.get('state_dict', loaded)
+    shapes = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, 'shape')}
+    return SearchPlan(settings, space, checkpoint, shapes, log_path)

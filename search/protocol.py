@@ -29,7 +29,10 @@ as well, so a declared base class is documentation, not a requirement. Plain Pyt
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import torch
 
 
 @runtime_checkable

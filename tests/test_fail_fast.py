@@ -174,8 +174,9 @@ def test_distributed_run_without_cuda_is_refused_unless_gloo_is_chosen(tmp_path,
 
 
 def test_distributed_backend_check():
-    from common.distributed import check_distributed_device
     from mmengine.config import Config
+
+    from common.distributed import check_distributed_device
     gloo = Config(dict(env_cfg=dict(dist_cfg=dict(backend='gloo'))))
     check_distributed_device(gloo, 'pytorch')  # a choice, accepted on any machine
     with pytest.raises(ValueError, match=r"backend='mpi': allowed \('nccl', 'gloo'\)"):

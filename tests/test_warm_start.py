@@ -206,7 +206,7 @@ def test_the_tool_writes_a_checkpoint_the_other_tools_take(tmp_path):
     set_supernet_checkpoint(cfg, str(out))
     cfg.work_dir = str(tmp_path / 'search')
     plan = check_search(cfg)
-    _check_supernet_tensors(str(out), plan.checkpoint_state, plan.space, 'backbone.')
+    _check_supernet_tensors(str(out), plan.checkpoint_shapes, plan.space, 'backbone.')
     export_child(out, (2, 3, 4, 2), tmp_path / 'back.pth')
     back = torch.load(tmp_path / 'back.pth', weights_only=False)['state_dict']
     expected = extract_subnet(torch.load(source)['state_dict'], (2, 3, 4, 2),

@@ -96,7 +96,7 @@ def search_config(args) -> Config:
 def main(argv=None):
     _, args = parse_args(argv)
     cfg = search_config(args)
-    check_search(cfg, args.resume)  # a typo is answered before the engine is even imported
+    plan = check_search(cfg, args.resume)  # a typo is answered before the engine is imported
     if args.launcher != 'none':
         check_distributed_device(cfg, args.launcher)
     from mmengine.utils import import_modules_from_strings
@@ -106,7 +106,7 @@ def main(argv=None):
     import_modules_from_strings(**cfg.get('custom_imports', {}))
     if args.data_root:
         set_data_root(cfg, args.data_root)
-    result = run_search(cfg, resume=args.resume, launcher=args.launcher, amp=args.amp)
+    result = run_search(cfg, resume=args.resume, launcher=args.launcher, amp=args.amp, plan=plan)
     best = result.best
     print('chain: ' + result.format_chain())
     if result.ties:
