@@ -134,3 +134,23 @@ def test_source_side_configs_build_a_child_classifier(name, classes):
         assert cfg.model.backbone.stage_blocks == (1, 6, 6, 3)  # Transfer-ResNet50 for CUB
         assert cfg.train_cfg.max_epochs == 10 and cfg.auto_scale_lr.base_batch_size == 2048
         assert cfg.optim_wrapper.optimizer.lr == pytest.approx(0.08)  # the super-network's / 10
+
+
+def test_headline_runs_follow_the_source_step_setting():
+    from reproduce.headline import default_allocation, runs_of
+    from supernet.spaces import get_space
+    space = get_space('resnet_bottleneck_demo')
+    assert default_allocation(space, 16) == (3, 4, 6, 3)  # ResNet-50's itself
+    for budget in (5, 6, 12, 20):  # its proportions elsewhere, every stage kept
+        depths = default_allocation(space, budget)
+        assert sum(depths) == budget and min(depths) >= 1
+    assert default_allocation(space, 6) == (1, 2, 2, 1)
+    search = dict(seeds=[dict(seed=s, picks=[dict(method='greedy', allocation=[1, 1, 3, 1]),
+                                             dict(method='exhaustive', allocation=[3, 1, 1, 1])])
+                         for s in (0, 1)])
+    with_step = runs_of(search, (1, 2, 2, 1), source_step=True)
+    assert len(with_step) == 2 * 7  # per seed: 3 children x (i), (ii); the default's (iii)
+    assert {(role, start) for _, role, _, start in with_step if start == 'alone'} == {
+        ('default', 'alone')}
+    without = runs_of(search, (1, 2, 2, 1), source_step=False)
+    assert len(without) == 2 * 4 and all(start != 'source' for *_, start in without)
