@@ -3,9 +3,9 @@ report with figures (the searched child vs the default allocation, architecture 
 vs other searches, weight inheritance, heterogeneous transfer, effective receptive fields, the
 search trajectory).
 
-    python tools/report.py                                  # full run, ~39 min on 2 CPU cores
+    python tools/report.py                                  # full run, with progress bars
     python tools/report.py --supernet report/supernet.pth   # reuse a trained super-network
-    python tools/report.py --reduced --out /tmp/report      # tiny sizes, ~1 min (the tests')
+    python tools/report.py --reduced --out /tmp/report      # tiny sizes, ~2 min (the tests')
     python tools/report.py --render-only --out report       # redraw from report/report.json
     python tools/report.py --resume                         # continue a stopped run
     python tools/report.py --no-source-step                 # the headline without Sec. 3.4's step
@@ -34,7 +34,7 @@ def main(argv=None):
                         '(configs/demo/supernet_resnet_fashion_split.py); default: train one')
     parser.add_argument('--seed', type=int, default=0, help='seed of everything random')
     parser.add_argument('--reduced', action='store_true',
-                        help='tiny sizes (about a minute): checks the pipeline, not the claims')
+                        help='tiny sizes (about two minutes): checks the pipeline, not the claims')
     parser.add_argument('--data-root', help='demo data folder (default: data/demo, or '
                         'data/demo_reduced with --reduced)')
     parser.add_argument('--budget', type=int, help='blocks C of the searches and of the '
