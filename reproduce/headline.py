@@ -39,8 +39,9 @@ ROLES = ('greedy', 'default', 'exhaustive')
 ROLE_NAMES = {'greedy': "greedy's pick", 'default': 'default', 'exhaustive': 'exhaustive pick'}
 STARTS = {'inherited': '(i) inherited', 'source': '(ii) inherited + source fine-tune',
           'alone': '(iii) trained alone on the source'}
-# (role, start) minus (role, start); the first two rows whose runs exist are the claim the
-# header shows: the paper's method against what a user would otherwise do
+# (role, start) minus (role, start), those whose runs exist; the first is the claim the header
+# shows: the paper's method (with the source step when it is on) against what a user would
+# otherwise do
 COMPARISONS = (
     (('greedy', 'source'), ('default', 'alone')),
     (('greedy', 'inherited'), ('default', 'alone')),
