@@ -1,6 +1,10 @@
 """Paper 004, Sec. 3.4: the searched child, with the weights it inherits, fine-tuned on the source
-before the target, as the report runs it (``ReportContext.source_model``); the configs of that
-step; the iteration schedule it is stretched with."""
+before the target, as the report runs it (``ReportContext.source_model``) and as a user runs it
+step by step with the tools; the configs of that step; the iteration schedule it is stretched
+with."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,12 @@ import supernet.registry  # noqa: F401  (the configs' backbones)
 from common.checkpoint import atomic_save, load_checkpoint_safely
 from reproduce import REDUCED
 from reproduce.context import ReportContext
-from supernet.datasets import FASHION_MNIST_CLASSES, SPLIT_SOURCE_CLASSES
+from supernet.datasets import (
+    FASHION_MNIST_CLASSES,
+    SPLIT_SOURCE_CLASSES,
+    prepare_split_source,
+    prepare_tops_target,
+)
 from supernet.engine.launch import set_iterations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,3 +163,39 @@ def test_headline_runs_follow_the_source_step_setting():
         ('default', 'alone')}
     without = runs_of(search, (1, 2, 2, 1), source_step=False)
     assert len(without) == 2 * 4 and all(start != 'source' for *_, start in without)
+
+
+def test_each_step_runs_alone_with_the_tools(tmp_path):
+    """The documented commands (docs/search.md), on the class split: cut the child, fine-tune it
+    on the source with tools/train.py --load-from, fine-tune its backbone on the target from
+    the result."""
+    source = prepare_split_source(tmp_path / 'source_data', 4, 1)
+    target = prepare_tops_target(tmp_path / 'tops', 4, 1, 1, 2)
+    cfg = Config.fromfile(ROOT / 'configs/demo/supernet_resnet_fashion_split.py')
+    torch.manual_seed(0)
+    atomic_save({'state_dict': MODELS.build(cfg.model).state_dict(),
+                 'meta': {'space': 'resnet_bottleneck_demo'}}, tmp_path / 'supernet.pth')
+    small = ['model.backbone.stage_blocks=(1,2,2,1)', 'train_dataloader.batch_size=8'] + [
+        f'{loader}.{key}' for loader in ('train_dataloader', 'val_dataloader')
+        for key in ('num_workers=0', 'persistent_workers=False')]
+
+    def tool(*args):
+        result = subprocess.run([sys.executable, *map(str, args)], capture_output=True,
+                                text=True, timeout=600, cwd=ROOT,
+                                env={**os.environ, 'OMP_NUM_THREADS': '1',
+                                     'PYTHONPATH': str(ROOT)})
+        assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
+        return result.stdout + result.stderr
+
+    tool(ROOT / 'tools/extract_subnet.py', tmp_path / 'supernet.pth', '--allocation', '1,2,2,1',
+         '--out', tmp_path / 'child.pth')
+    tool(ROOT / 'tools/train.py', ROOT / 'configs/demo/finetune_child_fashion_split.py',
+         '--work-dir', tmp_path / 'on_source', '--data-root', source,
+         '--load-from', tmp_path / 'child.pth', '--cfg-options', 'train_cfg.max_iters=2', *small)
+    on_source = tmp_path / 'on_source' / 'iter_2.pth'
+    log = tool(ROOT / 'tools/train.py', ROOT / 'configs/demo/finetune_child_tops.py',
+               '--work-dir', tmp_path / 'on_target', '--data-root', target, '--test',
+               '--cfg-options', f'model.backbone.init_cfg.checkpoint={on_source}',
+               'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', *small)
+    assert f'from path: {on_source}' in log  # the backbone started from the source step
+    assert (tmp_path / 'on_target' / 'epoch_1.pth').is_file() and 'accuracy/top1' in log
