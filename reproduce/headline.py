@@ -164,7 +164,7 @@ def diagnostic_lines(data: dict) -> list:
 
 
 def plot(data: dict, path):
-    fig, ax = figure(size=(9, 4.8))
+    fig, ax = figure(size=(10, 4.8))
     for x, entry in enumerate(data['summary']):
         values = [r['test_top1'] for r in data['rows']
                   if (r['role'], r['start']) == (entry['role'], entry['start'])]
@@ -174,11 +174,12 @@ def plot(data: dict, path):
         ax.errorbar([x + 0.3], [entry['mean']], yerr=[entry['std'] or 0], fmt='o', color=color,
                     capsize=4, ms=7)
     ax.set_xticks(range(len(data['summary'])))
-    ax.set_xticklabels([label(e['role'], e['start'], data['default']).replace(', ', '\n')
-                        for e in data['summary']], fontsize=7)
+    short = {'inherited': '(i) inherited', 'source': '(ii) + source', 'alone': '(iii) alone'}
+    ax.set_xticklabels([f'{ROLE_NAMES[e["role"]]}\n{short[e["start"]]}'
+                        for e in data['summary']], fontsize=8)
     ax.set_ylabel(f'target test top-1 (%) after {epochs(data["epochs"])}')
-    ax.set_title(f'C = {data["budget"]} blocks, {len(data["seeds"])} target seeds (dots), '
-                 'mean ± std', fontsize=10)
+    ax.set_title(f'C = {data["budget"]} blocks (default {allocation(data["default"])}), '
+                 f'{len(data["seeds"])} target seeds (dots), mean ± std', fontsize=10)
     ax.grid(alpha=0.3, axis='y')
     return save(fig, path, data)
 
