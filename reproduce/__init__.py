@@ -6,6 +6,9 @@ figures and writes ``README.md`` from that JSON alone, so what the markdown says
 JSON holds. One module per section, each with ``compute(ctx, report) -> dict``,
 ``plot(data, path)`` and ``markdown(data) -> str``:
 
+0. :mod:`~reproduce.headline` — the searched child vs the default allocation, from inherited,
+   source-fine-tuned (paper Sec. 3.4) and stand-alone source weights; is the miniature trained
+   enough to tell
 1. :mod:`~reproduce.architecture` — architecture matters (paper Fig. 1)
 2. :mod:`~reproduce.searches` — greedy vs exhaustive vs random vs evolution
 3. :mod:`~reproduce.inheritance` — weight inheritance vs random init

@@ -21,7 +21,7 @@ from supernet.datasets import (
     prepare_split_source,
     prepare_tops_target,
 )
-from supernet.engine.launch import build_runner, summarize_validation
+from supernet.engine.launch import build_runner, set_iterations, summarize_validation
 from supernet.spaces import format_allocation
 
 from .parallel import Beside
@@ -31,7 +31,14 @@ CONFIGS = {  # under the configs folder of a clone (tools/report.py passes it)
     'supernet': 'demo/supernet_resnet_fashion_split.py',  # source: Fashion-MNIST, no tops
     'search': 'demo/search_tops.py',                      # target super-network + search
     'finetune': 'demo/finetune_child_tops.py',            # target child fine-tuning
+    'source_finetune': 'demo/finetune_child_fashion_split.py',  # a child on the source (Sec. 3.4)
+    'alone': 'demo/train_child_fashion_split.py',          # a child trained alone on the source
 }
+SOURCE_CONFIGS = ('supernet', 'source_finetune', 'alone')
+# How a child fine-tuned on the target starts: the weights cut from the source super-network,
+# random ones, the cut ones fine-tuned on the source first (paper 004, Sec. 3.4), or those of
+# the child trained alone on the source (the usual pretrained network).
+INITS = ('inherited', 'scratch', 'source', 'alone')
 SPACE = 'resnet_bottleneck_demo'
 
 
@@ -61,8 +68,8 @@ class ReportContext:
         self.supernet_info: dict = {}
         # what a resumed run (tools/report.py --resume) took from the stopped one
         self.reused = dict(supernet=False, target_finetuning=0, search_evaluations=0,
-                           child_finetunes=0)
-        self._written: set = set()  # curve files this run wrote or has counted
+                           child_finetunes=0, source_models=0)
+        self._written: set = set()  # result files this run wrote or has counted
         self._targets: dict = {}  # target seed -> TargetRun
         # target seed -> {allocation: (search top-1, search log-likelihood)}, set by section 2
         self.frontier_scores: dict = {}
@@ -124,29 +131,24 @@ class ReportContext:
         for loader in loaders:
             cfg[loader].num_workers = s.num_workers
             cfg[loader].persistent_workers = s.num_workers > 0
-        if name == 'supernet':
-            self._source_overrides(cfg)
+        if name in SOURCE_CONFIGS:
+            self._source_overrides(cfg, name)
         else:
             for loader in loaders:
                 cfg[loader].dataset.data_root = str(self.target_roots[seed])
             cfg.train_dataloader.batch_size = s.batch
         return cfg
 
-    def _source_overrides(self, cfg: Config):
+    def _source_overrides(self, cfg: Config, name: str):
+        """The source's images and the super-network's batch; the super-network's iterations,
+        its schedule stretched to them (a child's are set by :meth:`source_model`)."""
         s = self.settings
         for loader in ('train_dataloader', 'val_dataloader'):
             cfg[loader].dataset.data_root = str(self.source_root)
         cfg.train_dataloader.batch_size = s.supernet_batch
-        iters = s.supernet_iters
-        warmup = max(1, round(iters / 12))  # the config's 50 of 600
-        cfg.param_scheduler = [
-            dict(type='LinearLR', start_factor=0.05, by_epoch=False, begin=0, end=warmup),
-            dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup, end=iters,
-                 eta_min=1e-3)]
-        cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
-        cfg.val_cfg.bn_recalibration_batches = s.source_recal_batches
-        cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
-                                            interval=iters, max_keep_ckpts=1)
+        if name == 'supernet':
+            set_iterations(cfg, s.supernet_iters)
+            cfg.val_cfg.bn_recalibration_batches = s.source_recal_batches
 
     # ---------------------------------------------------------------- source super-network
     def check_given_supernet(self):
@@ -245,49 +247,89 @@ class ReportContext:
                                              num_recal_batches=self.settings.source_recal_batches))
         return evaluator_from_config(cfg, self.supernet, work_dir=cfg.work_dir)
 
+    # --------------------------------------------------------------- children on the source
+    def inherited_child(self, allocation) -> str:
+        """The child checkpoint of ``allocation`` cut from the source super-network (whole
+        classifier: backbone and source head), written once."""
+        from supernet.export import export_child
+        path = self.work_dir / 'children' / f'child_{format_allocation(allocation)}.pth'
+        if not path.exists():
+            export_child(self.supernet, tuple(allocation), path)
+        return str(path)
+
+    def source_model(self, allocation, kind: str) -> dict:
+        """The child of ``allocation`` trained on the source, once per run (``work_dir/source``):
+        ``'finetuned'``, its inherited weights fine-tuned there (paper 004, Sec. 3.4;
+        ``settings.source_finetune_iters``), or ``'alone'``, from random init with the
+        super-network's recipe and as many images (``supernet_iters`` of ``supernet_batch``).
+        Returns its ``checkpoint``, held-out source ``top1`` (%) and ``seconds``."""
+        from search.engine import train_child
+        s, name = self.settings, format_allocation(allocation)
+        saved = self.work_dir / 'source' / f'{name}_{kind}.json'
+        if saved.exists():
+            result = json.loads(saved.read_text())
+            if saved not in self._written:  # trained by the run this one resumes
+                self.reused['source_models'] += 1
+                self._written.add(saved)
+        else:
+            config, load_from, iterations = {
+                'finetuned': ('source_finetune', self.inherited_child(allocation),
+                              s.source_finetune_iters),
+                'alone': ('alone', None, s.supernet_iters)}[kind]
+            cfg = self.config(config, f'source/{name}_{kind}',
+                              desc=f'{name} on the source ({kind})')
+            start = time.perf_counter()
+            with torch.enable_grad():
+                trained = train_child(cfg, allocation, cfg.work_dir, load_from, iterations)
+            result = dict(  # the checkpoint relative to work_dir: a copied folder resumes too
+                checkpoint=f'source/{name}_{kind}/{Path(trained["checkpoint"]).name}',
+                top1=round(trained['top1'], 2), seconds=round(time.perf_counter() - start, 1))
+            atomic_write_text(saved, json.dumps(result))
+            self._written.add(saved)
+        return dict(result, checkpoint=str(self.work_dir / result['checkpoint']))
+
     # ------------------------------------------------------------------- child fine-tuning
-    def finetune_curve(self, allocation, inherited: bool, seed: int | None = None) -> list:
+    def finetune_curve(self, allocation, init: str = 'inherited',
+                       seed: int | None = None) -> list:
         """Target test top-1 (%) after every epoch of fine-tuning the child of ``allocation``
-        from the source super-network's weights (``inherited``) or from random init, on the
-        target drawn with ``seed`` (default: the first). Runs once per (allocation, init, seed)
-        and run, kept in ``work_dir/curves``; same data, schedule and seed for all."""
-        return self._finetuned(allocation, inherited, seed, curve=True)
+        from ``init`` (:data:`INITS`) on the target drawn with ``seed`` (default: the first).
+        Runs once per (allocation, init, seed) and run, kept in ``work_dir/curves``; same data,
+        schedule and seed for all."""
+        return self._finetuned(allocation, init, seed, curve=True)
 
     def finetuned_top1(self, allocation, seed: int | None = None,
-                       inherited: bool = True) -> float:
-        """Target test top-1 (%) of the child of ``allocation`` fine-tuned from inherited
-        weights (or random init) on the target drawn with ``seed``, tested once at the end (the
-        'test' part)."""
-        return self._finetuned(allocation, inherited, seed, curve=False)
+                       init: str = 'inherited') -> float:
+        """Target test top-1 (%) of the child of ``allocation`` fine-tuned from ``init``
+        (:data:`INITS`) on the target drawn with ``seed``, tested once at the end (the 'test'
+        part)."""
+        return self._finetuned(allocation, init, seed, curve=False)
 
-    def _finetuned(self, allocation, inherited: bool, seed, curve: bool):
+    def _finetuned(self, allocation, init: str, seed, curve: bool):
         from search.engine import finetune_child, finetune_child_curve
-        from supernet.export import export_child
+        if init not in INITS:
+            raise ValueError(f'init={init!r}: one of {", ".join(INITS)}')
         seed = self.seed if seed is None else seed
         allocation = tuple(allocation)
         name = format_allocation(allocation)
-        kind = 'inherited' if inherited else 'scratch'
-        saved = self.work_dir / 'curves' / f'seed{seed}' / f'{name}_{kind}' \
+        saved = self.work_dir / 'curves' / f'seed{seed}' / f'{name}_{init}' \
             f'{"" if curve else "_final"}.json'
-        if not (curve or saved.exists()) and saved.with_name(f'{name}_{kind}.json').exists():
+        if not (curve or saved.exists()) and saved.with_name(f'{name}_{init}.json').exists():
             # the same run, tested after every epoch too: its last test is this one (same
             # data, schedule and seed; the full report's three such pairs were equal)
-            return self._finetuned(allocation, inherited, seed, curve=True)[-1]
+            return self._finetuned(allocation, init, seed, curve=True)[-1]
         if saved.exists():
             if saved not in self._written:  # finished by the run this one resumes
                 self.reused['child_finetunes'] += 1
                 self._written.add(saved)
             return json.loads(saved.read_text())
-        init = None
-        if inherited:
-            init = str(self.work_dir / 'children' / f'child_{name}.pth')
-            if not Path(init).exists():
-                export_child(self.supernet, allocation, init)
-        cfg = self.config('finetune', f'finetune/seed{seed}/{name}_{kind}', seed=seed,
-                          desc=f'fine-tune {name} ({kind}, seed {seed})')
+        start = {'inherited': lambda: self.inherited_child(allocation), 'scratch': lambda: None,
+                 'source': lambda: self.source_model(allocation, 'finetuned')['checkpoint'],
+                 'alone': lambda: self.source_model(allocation, 'alone')['checkpoint']}[init]()
+        cfg = self.config('finetune', f'finetune/seed{seed}/{name}_{init}', seed=seed,
+                          desc=f'fine-tune {name} ({init}, seed {seed})')
         run = finetune_child_curve if curve else finetune_child
         with torch.enable_grad():
-            result = run(cfg, allocation, init, cfg.work_dir, epochs=self.settings.child_epochs)
+            result = run(cfg, allocation, start, cfg.work_dir, epochs=self.settings.child_epochs)
         result = [round(top1, 2) for top1 in result] if curve else round(result, 2)
         atomic_write_text(saved, json.dumps(result))
         self._written.add(saved)

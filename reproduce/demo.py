@@ -1,5 +1,6 @@
 """The whole method on the embedded demo data in one call (``tools/demo.py``): source
-super-network, target search, weight inheritance, fine-tuning and test.
+super-network, target search, weight inheritance, fine-tuning on the source and on the target,
+and test.
 
 1. write the demo data if missing (Fashion-MNIST in the ImageNet layout, the digits in the
    CUB-200-2011 layout);
@@ -8,7 +9,10 @@ super-network, target search, weight inheritance, fine-tuning and test.
    (``configs/demo/search_digits.py``: candidates scored on a held-out part of the digits'
    training split);
 4. cut the chosen child out of the source super-network (inherited weights);
-5. fine-tune it on the digits' training split and test it on their test split, which neither the
+5. fine-tune it on Fashion-MNIST, the source, to settle its inherited weights on its own path
+   (paper 004, Sec. 3.4; ``configs/demo/finetune_child_fashion.py``); ``source_step=False``
+   skips it;
+6. fine-tune it on the digits' training split and test it on their test split, which neither the
    search nor the fine-tuning saw (``configs/demo/finetune_child_digits.py``).
 
 Each step keeps its files in ``work_dir/<step>`` and is skipped when they are complete, so a
@@ -27,37 +31,41 @@ from common.lock import WorkDirLock
 from search.pipeline import run_search
 from search.plan import set_supernet_checkpoint
 from supernet.datasets import prepare_demo_source, prepare_demo_target
-from supernet.engine.launch import build_runner, summarize_validation
+from supernet.engine.launch import build_runner, set_data_root, summarize_validation
 from supernet.export import export_child
 from supernet.spaces import format_allocation
 
 CONFIGS = dict(supernet='demo/supernet_resnet_fashion.py', search='demo/search_digits.py',
+               source_finetune='demo/finetune_child_fashion.py',
                finetune='demo/finetune_child_digits.py')
 
 
 def run_demo(work_dir='work_dirs/demo', data_root='data/demo', config_dir='configs',
-             budget: int = 16, resume: bool = False, say=print) -> dict:
-    """Run the five steps (see the module doc); return the chosen allocation, the chain and the
-    child's test top-1, also written to ``work_dir/demo.json``."""
+             budget: int = 16, resume: bool = False, source_step: bool = True,
+             say=print) -> dict:
+    """Run the six steps (see the module doc; five without ``source_step``); return the chosen
+    allocation, the chain and the child's test top-1, also written to ``work_dir/demo.json``."""
     work_dir, data_root, config_dir = Path(work_dir), Path(data_root), Path(config_dir)
     if work_dir.exists() and any(work_dir.iterdir()) and not resume:
         raise FileExistsError(f'{work_dir} holds an earlier demo run: pass --resume to continue '
                               'it, or another --work-dir')
     with WorkDirLock(work_dir):
-        return _run_demo(work_dir, data_root, config_dir, budget, say)
+        return _run_demo(work_dir, data_root, config_dir, budget, source_step, say)
 
 
-def _run_demo(work_dir: Path, data_root: Path, config_dir: Path, budget: int, say) -> dict:
-    say('1/5 demo data')
+def _run_demo(work_dir: Path, data_root: Path, config_dir: Path, budget: int, source_step: bool,
+              say) -> dict:
+    steps = 6 if source_step else 5
+    say(f'1/{steps} demo data')
     source = prepare_demo_source(data_root / 'fashion_mnist')
     target = prepare_demo_target(data_root / 'digits_cub')
 
-    say('2/5 super-network on Fashion-MNIST (the source)')
+    say(f'2/{steps} super-network on Fashion-MNIST (the source)')
     supernet, top1 = _train_supernet(config_dir, work_dir / 'supernet', source)
     say('    held-out top-1 (Fashion-MNIST test images): ' + ', '.join(
         f'{name} child {value:.2f}%' for name, value in top1.items()))
 
-    say(f'3/5 greedy search on the digits (the target), up to {budget} blocks')
+    say(f'3/{steps} greedy search on the digits (the target), up to {budget} blocks')
     cfg = _config(config_dir, 'search', work_dir / 'search', 'fine-tune on the target')
     set_supernet_checkpoint(cfg, supernet)
     for loader in ('train_dataloader', 'val_dataloader'):
@@ -68,16 +76,28 @@ def _run_demo(work_dir: Path, data_root: Path, config_dir: Path, budget: int, sa
     best = result.best.allocation
     say(f'    chain: {result.format_chain()}')
 
-    say(f'4/5 child {format_allocation(best)} with the weights it inherits')
+    say(f'4/{steps} child {format_allocation(best)} with the weights it inherits')
     child = work_dir / f'child_{format_allocation(best)}.pth'
     if not child.exists():
         export_child(supernet, best, child)
 
-    say('5/5 fine-tune the child on the target and test it')
-    test_top1 = _finetune_and_test(config_dir, work_dir / 'child', target, best, child)
+    start, source_top1 = child, None
+    if source_step:
+        say(f'5/{steps} fine-tune the child on Fashion-MNIST (the source, paper Sec. 3.4)')
+        start, source_top1 = _finetune_on_source(config_dir, work_dir / 'child_source', source,
+                                                 best, child)
+        say(f'    held-out top-1 on the source after it: {source_top1:.2f}%')
+
+    say(f'{steps}/{steps} fine-tune the child on the target and test it')
+    # a folder per start, so that a run resumed with the other setting does not reuse it
+    test_top1 = _finetune_and_test(config_dir, work_dir / ('child' if source_step else
+                                                           'child_inherited'),
+                                   target, best, start)
     summary = dict(allocation=list(best), chain=[list(r.allocation) for r in result.chain],
                    held_out_score=result.best.score, test_top1=test_top1,
-                   supernet=supernet, supernet_top1=top1, child=str(child))
+                   supernet=supernet, supernet_top1=top1, child=str(child),
+                   source_step=source_step,
+                   source_checkpoint=str(start) if source_step else None, source_top1=source_top1)
     atomic_write_text(work_dir / 'demo.json', json.dumps(summary, indent=1))
     return summary
 
@@ -105,6 +125,22 @@ def _train_supernet(config_dir: Path, work_dir: Path, source: Path) -> tuple:
             runner.val()
         atomic_write_text(saved, json.dumps(summarize_validation(runner)))
     return str(final), json.loads(saved.read_text())
+
+
+def _finetune_on_source(config_dir: Path, work_dir: Path, source: Path, allocation,
+                        child: Path) -> tuple:
+    """``(checkpoint, held-out top-1 on the source)`` of the child fine-tuned on the source from
+    the weights it inherits (``child``, whole classifier)."""
+    from search.engine import train_child
+    saved = work_dir / 'source.json'
+    if not saved.exists():
+        cfg = _config(config_dir, 'source_finetune', work_dir, 'fine-tune the child on the source')
+        set_data_root(cfg, str(source))
+        with torch.enable_grad():
+            result = train_child(cfg, allocation, str(work_dir), load_from=str(child))
+        atomic_write_text(saved, json.dumps(result))
+    result = json.loads(saved.read_text())
+    return Path(result['checkpoint']), result['top1']
 
 
 def _finetune_and_test(config_dir: Path, work_dir: Path, target: Path, allocation,

@@ -15,14 +15,18 @@ from common.checkpoint import atomic_write_text
 from common.lock import WorkDirLock
 from supernet.engine.progress import progress
 
-from . import architecture, hetero, inheritance, receptive_field, searches, trajectory
+from . import architecture, headline, hetero, inheritance, receptive_field, searches, trajectory
 from .context import SPACE, ReportContext
 from .parallel import Beside
 from .render import allocation, epochs, num, plus_minus, table
 from .settings import Settings
 
-SECTIONS = (architecture, searches, inheritance, hetero, receptive_field, trajectory)  # shown
-COMPUTE_ORDER = (searches, trajectory, architecture, inheritance, hetero, receptive_field)
+SECTIONS = (headline, architecture, searches, inheritance, hetero, receptive_field,
+            trajectory)  # shown
+# the headline after the sections whose picks and fine-tunes it reuses, and before the transfer
+# section, which waits for the second process
+COMPUTE_ORDER = (searches, trajectory, architecture, inheritance, headline, hetero,
+                 receptive_field)
 WORK_MARKER = '.archtransfer-report'
 
 
@@ -120,6 +124,7 @@ def claims(report: dict) -> list:
     """One row per section: the claim, and what this run measured."""
     s = report['sections']
     arch, search, inherit = s['architecture'], s['search'], s['inheritance']
+    headline_claim = headline.claim_lines(s['headline'])[0]
     transfer, erf = s['transfer'], s['erf']
     summary = search['summary']
     best = transfer['summary'][transfer['best_method']]
@@ -130,6 +135,8 @@ def claims(report: dict) -> list:
         return plus_minus(summary[method]['test']['mean'], summary[method]['test']['std'])
 
     return [
+        ['0', 'the searched child beats the default allocation (paper Tables 1, 3)',
+         headline_claim],
         ['1', 'the best source network is not the best target network',
          f'best on source {allocation(arch["best_source"])}, best on target '
          f'{allocation(arch["best_target"])}; τ(source, target) '

@@ -16,7 +16,7 @@ random top-1) and the share of it a transfer recovers, (transfer - random) / (pr
 random).
 
 As ``benchmarks/transfer_effectiveness.py`` does: the data are drawn, and the sources and
-references trained, once (the report's seed); each target seed (``settings.seeds`` of them)
+references trained, once (the report's seed); each target seed (``settings.transfer_seeds``)
 draws the targets' random init and data order anew. A pair's ratio and share are computed on
 its top-1 averaged over those seeds, with the standard deviation of the per-seed values beside.
 The section needs no super-network, so the report runs it in its second process
@@ -96,12 +96,12 @@ def measure_once(settings, seed: int, path) -> tuple:
 
 def measure(settings, seed: int) -> dict:
     """The section's numbers for ``settings``: data, sources and references with ``seed``,
-    the fine-tunes over the target seeds ``seed, seed + 1, ...`` (``settings.seeds``)."""
+    the fine-tunes over the target seeds ``seed, seed + 1, ...`` (``settings.transfer_seeds``)."""
     s = settings
     check_pairs(s)
     data = load_transfer_data(s.transfer_source_images, s.transfer_target_images,
                               s.transfer_test_images, s.transfer_size, seed=seed, target=TARGET)
-    target_seeds = [seed + i for i in range(s.seeds)]
+    target_seeds = [seed + i for i in range(s.transfer_seeds)]
     part_seconds, clock = {}, time.perf_counter()
 
     def lap(part):

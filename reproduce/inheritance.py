@@ -28,7 +28,7 @@ def compute(ctx, report: dict) -> dict:
     runs = [(depths, inherited) for depths in children for inherited in (True, False)]
     rows = []
     for depths, inherited in progress(runs, 'inheritance: fine-tune'):
-        curve = ctx.finetune_curve(depths, inherited)
+        curve = ctx.finetune_curve(depths, 'inherited' if inherited else 'scratch')
         rows.append(dict(allocation=list(depths), role=children[depths],
                          init='inherited' if inherited else 'random', curve=curve,
                          top1=curve[-1]))
@@ -42,7 +42,7 @@ def compute(ctx, report: dict) -> dict:
     per_seed = []  # each seed's greedy pick: inherited (section 2's run) vs random init
     for seed in progress(seeds, 'inheritance: every seed'):
         pick = next(r for r in seed['picks'] if r['method'] == 'greedy')
-        scratch = ctx.finetuned_top1(pick['allocation'], seed['seed'], inherited=False)
+        scratch = ctx.finetuned_top1(pick['allocation'], seed['seed'], init='scratch')
         per_seed.append(dict(seed=seed['seed'], allocation=pick['allocation'],
                              inherited=pick['test_top1'], random=scratch,
                              gap=round(pick['test_top1'] - scratch, 2)))

@@ -88,8 +88,8 @@ def compute(ctx, report: dict) -> dict:
         rows = [r for seed in seeds for r in seed['picks'] if r['method'] == method]
         summary[method] = dict(
             evaluations=round(float(np.mean([r['evaluations'] for r in rows])), 1),
-            rescore=_mean_std([r['rescore_top1'] for r in rows]),
-            test=_mean_std([r['test_top1'] for r in rows]),
+            rescore=mean_std([r['rescore_top1'] for r in rows]),
+            test=mean_std([r['test_top1'] for r in rows]),
             search_rank=round(float(np.mean([r['search_rank'] for r in rows])), 1))
     comparisons = [_paired(seeds, a, b) for a, b in (
         ('greedy', 'exhaustive'), ('greedy', 'random'), ('greedy', 'evolution'),
@@ -182,26 +182,32 @@ def frontier_records(evaluate, frontier: list, path) -> dict:
     return data
 
 
-def _mean_std(values: list) -> dict:
+def mean_std(values: list) -> dict:
+    """Mean and standard deviation (over seeds; ``None`` for one value), as the report shows
+    them."""
     return dict(mean=round(float(np.mean(values)), 2),
                 std=round(float(np.std(values, ddof=1)), 2) if len(values) > 1 else None)
 
 
+def paired_difference(diffs: list) -> dict:
+    """Per-seed differences ``a - b`` (same target, same fine-tuning): their mean, the standard
+    error of the mean and the verdict, a tie when within one SE, else 'ahead' or 'behind'."""
+    mean = float(np.mean(diffs))
+    se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else None
+    verdict = 'tie' if se is None or abs(mean) <= se else 'ahead' if mean > 0 else 'behind'
+    return dict(diffs=[round(d, 2) for d in diffs], mean=round(mean, 2),
+                se=None if se is None else round(se, 2), verdict=verdict)
+
+
 def _paired(seeds: list, a: str, b: str) -> dict:
-    """``a`` minus ``b`` per seed (same target, same fine-tuning), on the rescore part and on
-    test: mean, standard error of the mean, and the verdict (a tie when within one SE)."""
+    """``a`` minus ``b`` per seed, on the rescore part and on test (:func:`paired_difference`)."""
     out = dict(a=a, b=b)
     for key in ('rescore_top1', 'test_top1'):
         diffs = []
         for seed in seeds:
             by_method = {r['method']: r[key] for r in seed['picks']}
             diffs.append(by_method[a] - by_method[b])
-        mean = float(np.mean(diffs))
-        se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else None
-        verdict = ('tie' if se is None or abs(mean) <= se else 'ahead' if mean > 0
-                   else 'behind')
-        out[key] = dict(diffs=[round(d, 2) for d in diffs], mean=round(mean, 2),
-                        se=None if se is None else round(se, 2), verdict=verdict)
+        out[key] = paired_difference(diffs)
     return out
 
 

@@ -31,12 +31,12 @@ class _Search(_Source):
     super-network fine-tuning epochs on the target before the search; BatchNorm recalibration
     batches per candidate; the size C (blocks) every search and the architecture study work at;
     target seeds (``seed + i``: the target's draw of images, the fine-tuning and the random and
-    evolutionary searches)."""
+    evolutionary searches); the headline's mean ± std and paired SE are over them."""
     target_per_class: tuple = (30, 400, 400, 400)
     target_finetune_epochs: int = 40
     recal_batches: int = 2
     budget: int = 16
-    seeds: int = 3
+    seeds: int = 5
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,28 @@ class _Children(_Search):
 
 
 @dataclass(frozen=True)
-class _Transfer(_Children):
+class _Headline(_Children):
+    """The headline (``reproduce.headline``): greedy's pick, the default allocation and the
+    exhaustive pick of C blocks fine-tuned on the target from inherited weights and, with
+    ``source_step``, from inherited weights fine-tuned on the source first (paper 004, Sec. 3.4:
+    ``configs/demo/finetune_child_fashion_split.py`` for ``source_finetune_iters`` iterations of
+    ``supernet_batch``, its recipe, which says why); the default also from the child trained
+    alone on the source (``configs/demo/train_child_fashion_split.py``: the super-network's
+    recipe, iterations and batch, so as many source images). ``alone_count`` allocations are
+    trained alone to compare with their inherited source top-1 (diagnostic 3a: the default, the
+    first seed's picks, then section 1's allocations)."""
+    source_step: bool = True
+    source_finetune_iters: int = 200
+    alone_count: int = 4
+
+
+@dataclass(frozen=True)
+class _Transfer(_Headline):
     """Heterogeneous transfer (in-memory tensors, ``reproduce.hetero``, the tops target):
     source -> target pairs, source training images (the classes that are not tops) and epochs,
     the target's labelled training images and test images (totals over the five tops, a fifth
-    per class: multiples of 5), target epochs, side; every target seed (``seeds``) fine-tunes
+    per class: multiples of 5), target epochs, side; every target seed (``transfer_seeds``, the
+    first of the searches' seeds: the section does not need the headline's count) fine-tunes
     anew. The regime of ``benchmarks/transfer_effectiveness.py``, chosen there by the
     pretraining gap alone (docs/benchmarks.md): 24,000 source images for 2 epochs, 5 labels per
     class and 12 epochs, where pretraining the target itself gains >= 10 points on one target.
@@ -63,6 +80,7 @@ class _Transfer(_Children):
     and testing every 4th epoch (and the last) keep its testing short: one test (~1 s) costs
     about as much as five epochs on 25 images."""
     transfer_pairs: tuple = TRANSFER_PAIRS
+    transfer_seeds: int = 3
     transfer_source_images: int = 24000
     transfer_source_epochs: int = 2
     transfer_target_images: int = 25
@@ -92,7 +110,8 @@ REDUCED = Settings(
     mode='reduced', source_train_per_class=12, source_val_per_class=4, supernet_iters=6,
     supernet_batch=16, target_per_class=(8, 12, 12, 12), target_finetune_epochs=1,
     source_recal_batches=2, recal_batches=2, budget=6, seeds=2, architecture_count=3,
-    child_epochs=2, batch=16, num_workers=0,
+    child_epochs=2, batch=16, num_workers=0, source_finetune_iters=2, alone_count=2,
+    transfer_seeds=2,
     transfer_pairs=TRANSFER_PAIRS[:3], transfer_source_images=200, transfer_source_epochs=1,
     transfer_target_images=100, transfer_test_images=100, transfer_epochs=1, transfer_size=16,
     erf_images=2, erf_size=32)

@@ -173,6 +173,41 @@ def finetune_child_curve(config, allocation, init_checkpoint: str | None, work_d
     return [float(top1) for top1 in history]
 
 
+def child_runner(config, allocation, work_dir: str, load_from: str | None = None,
+                 iterations: int | None = None, cfg_options: dict | None = None):
+    """The runner that trains the static child of ``allocation`` with an iteration-based child
+    config (``configs/demo/finetune_child_fashion.py``, ``train_child_fashion_split.py``).
+
+    ``load_from``: a child checkpoint with the whole classifier's keys, head included
+    (``tools/extract_subnet.py``): the weights it inherits, fine-tuned further on the source
+    (paper 004, Sec. 3.4); ``None``: random init (the child trained alone). ``iterations``
+    replaces the config's count, its schedule stretched along
+    (:func:`~supernet.engine.launch.set_iterations`); it validates and saves once, at the end.
+    """
+    from mmengine.config import Config
+
+    from supernet.engine.launch import build_runner, set_iterations
+    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
+    cfg.work_dir = work_dir
+    cfg.model.backbone.stage_blocks = tuple(allocation)
+    cfg.model.backbone.init_cfg = None  # load_from sets every weight, or none is inherited
+    cfg.load_from = None if load_from is None else str(load_from)
+    # also when the count stays: one validation and one checkpoint, at the end
+    set_iterations(cfg, iterations or cfg.train_cfg.max_iters)
+    return build_runner(cfg, cfg_options=cfg_options)
+
+
+def train_child(config, allocation, work_dir: str, load_from: str | None = None,
+                iterations: int | None = None, cfg_options: dict | None = None) -> dict:
+    """Train as :func:`child_runner` sets up; return the last ``checkpoint`` (a whole
+    classifier: a target fine-tuning starts its backbone from it with ``init_cfg``) and its
+    validation ``top1``."""
+    runner = child_runner(config, allocation, work_dir, load_from, iterations, cfg_options)
+    runner.train()
+    return dict(checkpoint=f'{runner.work_dir}/iter_{runner.iter}.pth',
+                top1=float(runner.message_hub.get_scalar('val/accuracy/top1').current()))
+
+
 def _child_runner(config, allocation, init_checkpoint, work_dir, epochs, cfg_options):
     from mmengine.config import Config
 

@@ -165,7 +165,7 @@ def test_tables_equal_the_json(report):
     per_pair, summary = tables_of(parts[transfer['title']])
     cells = iter(per_pair[1:])
     seeds = len(transfer['target_seeds'])
-    assert seeds == len(data['meta']['data']['target_seeds']) >= 2
+    assert seeds == data['meta']['settings']['transfer_seeds'] >= 2
 
     def pm(value, spread, sign=False):  # the mean, ± the std of the per-seed values
         return f'{value:+.2f} ± {spread:.2f}' if sign else f'{value:.2f} ± {spread:.2f}'
@@ -225,6 +225,75 @@ def test_tables_equal_the_json(report):
                            fmt(link['score'], decimals)]
 
 
+def test_headline_table_is_rendered_from_the_json(report):
+    """Greedy's pick, the default and the exhaustive pick from inherited and source-fine-tuned
+    weights, the default also trained alone on the source; each difference paired by seed."""
+    out, data, markdown = report
+    headline, search = data['sections']['headline'], data['sections']['search']
+    part = sections_of(markdown)[headline['title']]
+    main, differences, quality = tables_of(part)
+    seeds = [seed['seed'] for seed in search['seeds']]
+    assert headline['seeds'] == seeds and headline['source_step'] is True
+    assert sum(headline['default']) == headline['budget'] == search['budget']
+    roles = ('greedy', 'default', 'exhaustive')
+    assert [(e['role'], e['start']) for e in headline['summary']] == [
+        (role, start) for role in roles for start in ('inherited', 'source', 'alone')
+        if start != 'alone' or role == 'default']
+    top1 = {(r['role'], r['start'], r['seed']): r['test_top1'] for r in headline['rows']}
+    for seed in search['seeds']:
+        picks = {r['method']: r for r in seed['picks']}
+        for row in headline['rows']:
+            if row['seed'] == seed['seed']:
+                expected = headline['default'] if row['role'] == 'default' else \
+                    picks[row['role']]['allocation']
+                assert row['allocation'] == expected
+        for role in ('greedy', 'exhaustive'):  # (i) is section 2's fine-tune of the pick
+            assert top1[role, 'inherited', seed['seed']] == picks[role]['test_top1']
+    for row, entry in zip(main[1:], headline['summary'], strict=True):
+        values = [top1[entry['role'], entry['start'], seed] for seed in seeds]
+        assert entry['mean'] == pytest.approx(np.mean(values), abs=0.006)
+        assert entry['std'] == pytest.approx(np.std(values, ddof=1), abs=0.006)
+        assert row[1:] == [', '.join(alloc(a) for a in entry['allocations']),
+                           f"{fmt(entry['mean'])} ± {fmt(entry['std'])}"]
+    claims = [line for line in part.splitlines() if line.startswith('* ') and ' vs ' in line]
+    assert len(claims) == len(headline['comparisons']) == len(differences) - 1 >= 6
+    for row, claim, c in zip(differences[1:], claims, headline['comparisons'], strict=True):
+        diffs = [top1[(*c['a'], seed)] - top1[(*c['b'], seed)] for seed in seeds]
+        mean, se = np.mean(diffs), np.std(diffs, ddof=1) / np.sqrt(len(diffs))
+        assert c['diffs'] == [round(d, 2) for d in diffs]
+        assert (c['mean'], c['se']) == (pytest.approx(mean, abs=0.006),
+                                        pytest.approx(se, abs=0.006))
+        verdict = 'tied' if abs(mean) <= se else 'won' if mean > 0 else 'lost'
+        assert row[2:] == [f"{c['mean']:+.2f} ± {fmt(c['se'])}", verdict]
+        assert f'**{verdict}** ({c["mean"]:+.2f} ± {fmt(c["se"])} points' in claim
+    header = tables_of(markdown.split('\n## ')[0])[0]
+    assert header[1][0] == '0' and header[1][2] == claims[0][2:]
+
+    # the source step ran once per child, from its inherited weights; the default and the
+    # first allocations of diagnostic 3a also trained alone
+    stored = {p.name.removesuffix('.json') for p in (out / 'work' / 'source').glob('*.json')}
+    fine_tuned = {f'{alloc(r["allocation"])}_finetuned' for r in headline['rows']
+                  if r['start'] == 'source'}
+    alone = {f'{alloc(r["allocation"])}_alone' for r in headline['quality']['rows']}
+    assert stored == fine_tuned | alone
+    assert alloc(headline['default']) + '_alone' in alone
+    rows = headline['quality']['rows']
+    assert len(rows) == data['meta']['settings']['alone_count'] == len(quality) - 1
+    assert rows[0]['allocation'] == headline['default']
+    for row, entry in zip(quality[1:], rows, strict=True):
+        assert entry['gap'] == pytest.approx(entry['alone'] - entry['inherited'], abs=0.006)
+        assert row == [alloc(entry['allocation']), fmt(entry['inherited']), fmt(entry['alone']),
+                       f"{entry['gap']:+.2f}"]
+    mean_gap = headline['quality']['mean_gap']
+    assert headline['quality']['met'] == (mean_gap <= 1.0)
+    assert f'is {mean_gap:+.2f} points on average (goal ≤ 1.00): ' \
+        f'{"met" if mean_gap <= 1.0 else "missed"}' in part
+    max_se = max(c['se'] for c in headline['comparisons'] if c['searched_vs_default'])
+    assert headline['resolution']['max_se'] == max_se
+    assert f'is {fmt(max_se)} points (goal ≤ 0.50): {"met" if max_se <= 0.5 else "missed"}' \
+        in part
+
+
 def test_every_decimal_in_the_markdown_is_a_json_number(report):
     """No number is typed in: each decimal in the prose and tables (code spans aside) is a
     value of the JSON, printed with as many decimals."""
@@ -268,13 +337,18 @@ def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
                  out.parent / 'data', '--seed', '3', '--resume', '--processes', '1')
     resumed = json.loads((stopped / 'report.json').read_text())
     curves = len(list((out / 'work' / 'curves').glob('seed*/*.json')))
+    # the children trained alone on the source (diagnostic 3a reads each); those fine-tuned
+    # there are not needed again once their target fine-tunes are done
+    source_models = len(list((out / 'work' / 'source').glob('*_alone.json')))
     seeds = data['meta']['data']['target_seeds']
     evaluations = sum(len(SearchLog(out / 'work' / f'seed{seed}' / 'search_log.jsonl',
                                     read_only=True)) for seed in seeds)
     assert curves >= 4 and evaluations >= len(seeds) * data['sections']['search']['frontier_size']
+    assert source_models == data['meta']['settings']['alone_count']
     assert resumed['meta']['reused'] == dict(supernet=True, target_finetuning=len(seeds),
                                              child_finetunes=curves,
                                              search_evaluations=evaluations,
+                                             source_models=source_models,
                                              transfer_section=True)
     assert 'reused from the stopped run: supernet True' in result.stdout
     assert 'It resumed a stopped run' in (stopped / 'README.md').read_text()

@@ -1,12 +1,16 @@
 """The whole method on CPU in one command: train a super-network on Fashion-MNIST, search the
-digits for the best allocation, inherit its weights, fine-tune and test it.
+digits for the best allocation, inherit its weights, fine-tune it on Fashion-MNIST (paper 004,
+Sec. 3.4) and on the digits, and test it.
 
-    python tools/demo.py                     # about 10 minutes on 2 CPU cores
+    python tools/demo.py
     python tools/demo.py --resume            # continue a stopped run
+    python tools/demo.py --no-source-step    # from inherited weights straight to the digits
 
 Writes the embedded data to --data-root (if missing) and every step's files to --work-dir
 (default work_dirs/demo): supernet/, search/ (search_log.jsonl, result.json, chain.png),
-child_<allocation>.pth, child/ and demo.json (the chosen allocation, the chain, the test top-1).
+child_<allocation>.pth, child_source/ (the source fine-tune), child/ (the target fine-tune;
+child_inherited/ with --no-source-step) and demo.json (the chosen allocation, the chain, the test
+top-1).
 Each step is also a tool of its own: prepare_demo_data.py, train_supernet.py, greedy_search.py,
 extract_subnet.py, train.py (see the README).
 """
@@ -28,6 +32,8 @@ def main(argv=None):
     parser.add_argument('--budget', type=int, default=16,
                         help='blocks of the searched child (4..68; default 16, as ResNet-50)')
     parser.add_argument('--resume', action='store_true', help='continue a stopped run')
+    parser.add_argument('--no-source-step', action='store_true',
+                        help='skip fine-tuning the child on the source before the target')
     args = parser.parse_args(argv)
     if not 4 <= args.budget <= 68:
         parser.error(f'--budget {args.budget}: allowed 4..68 blocks (the demo space holds '
@@ -38,7 +44,7 @@ def main(argv=None):
     try:
         summary = run_demo(args.work_dir, args.data_root,
                            Path(__file__).resolve().parents[1] / 'configs', args.budget,
-                           args.resume)
+                           args.resume, source_step=not args.no_source_step)
     except FileExistsError as err:
         parser.error(str(err))
     allocation = ', '.join(map(str, summary['allocation']))

@@ -1,12 +1,14 @@
 """Reproduce paper 004's claims in miniature on the embedded demo data: one command, a markdown
-report with figures (architecture matters, greedy vs other searches, weight inheritance,
-heterogeneous transfer, effective receptive fields, the search trajectory).
+report with figures (the searched child vs the default allocation, architecture matters, greedy
+vs other searches, weight inheritance, heterogeneous transfer, effective receptive fields, the
+search trajectory).
 
-    python tools/report.py                                  # full run, ~39 min on 2 CPU cores
+    python tools/report.py                                  # full run, with progress bars
     python tools/report.py --supernet report/supernet.pth   # reuse a trained super-network
-    python tools/report.py --reduced --out /tmp/report      # tiny sizes, ~1 min (the tests')
+    python tools/report.py --reduced --out /tmp/report      # tiny sizes, ~2 min (the tests')
     python tools/report.py --render-only --out report       # redraw from report/report.json
     python tools/report.py --resume                         # continue a stopped run
+    python tools/report.py --no-source-step                 # the headline without Sec. 3.4's step
 
 Writes OUT/report.json (every number), OUT/README.md and OUT/*.png (rendered from the JSON),
 OUT/supernet.pth when the super-network was trained here, and scratch files in OUT/work.
@@ -22,6 +24,7 @@ import torch
 
 from common.cli import run_cli
 from reproduce import FULL, REDUCED, render_report, run_report
+from reproduce.headline import claim_lines, diagnostic_lines
 
 
 def main(argv=None):
@@ -31,7 +34,7 @@ def main(argv=None):
                         '(configs/demo/supernet_resnet_fashion_split.py); default: train one')
     parser.add_argument('--seed', type=int, default=0, help='seed of everything random')
     parser.add_argument('--reduced', action='store_true',
-                        help='tiny sizes (about a minute): checks the pipeline, not the claims')
+                        help='tiny sizes (about two minutes): checks the pipeline, not the claims')
     parser.add_argument('--data-root', help='demo data folder (default: data/demo, or '
                         'data/demo_reduced with --reduced)')
     parser.add_argument('--budget', type=int, help='blocks C of the searches and of the '
@@ -44,6 +47,9 @@ def main(argv=None):
                         help='2 (default): the transfer section and the last target seed\'s '
                         'searches run in a second process, on the second core; 1: everything '
                         'in this one (same results, slower)')
+    parser.add_argument('--no-source-step', action='store_true',
+                        help='the headline without paper Sec. 3.4\'s step (children fine-tuned '
+                        'on the source before the target): settings.source_step=False')
     parser.add_argument('--render-only', action='store_true',
                         help='redraw README.md and the figures from OUT/report.json')
     args = parser.parse_args(argv)
@@ -62,6 +68,8 @@ def main(argv=None):
             parser.error(f'--budget {args.budget}: use 5..20 blocks (the exhaustive search '
                          'scores every allocation of that size: 969 at 20)')
         settings = settings.replace(budget=args.budget)
+    if args.no_source_step:
+        settings = settings.replace(source_step=False)
     torch.set_num_threads(1)  # on a shared 2-core machine more threads were 10-50x slower
     warnings.filterwarnings('ignore')  # mmengine's deprecation notes would bury the bars
     command = shlex.join(['python', 'tools/report.py', *sys.argv[1:]])
@@ -76,6 +84,9 @@ def main(argv=None):
     readme = render_report(report, out)
     print(f'wrote {readme} and {len(list(out.glob("*.png")))} figures from '
           f'{out / "report.json"} in {time.perf_counter() - start:.0f} s')
+    headline = report['sections']['headline']
+    lines = claim_lines(headline) + diagnostic_lines(headline)
+    print('headline:\n' + '\n'.join(lines).replace('**', ''))
     reused = report['meta']['reused']
     if args.resume:
         print('reused from the stopped run: ' + ', '.join(f'{k.replace("_", " ")} {v}'

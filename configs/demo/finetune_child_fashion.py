@@ -1,11 +1,16 @@
-# Weight search, step 1 (Sun et al., Sec. 3.4): fine-tune an extracted child on the source before
-# the target. The child checkpoint keeps the classifier's keys, so it loads whole:
+# Weight search, step 1 (Sun et al., Sec. 3.4): the searched child, with the weights it inherits
+# from the super-network, fine-tuned on the source (Fashion-MNIST) before the target. The child
+# checkpoint keeps the classifier's keys (head included), so it loads whole with load_from:
 #   python tools/extract_subnet.py work_dirs/supernet_resnet_fashion/iter_600.pth \
 #       --allocation 1,4,5,2 --out work_dirs/demo_child.pth
 #   python tools/train.py configs/demo/finetune_child_fashion.py \
-#       --cfg-options "model.backbone.stage_blocks=(1,4,5,2)"
+#       --load-from work_dirs/demo_child.pth --cfg-options "model.backbone.stage_blocks=(1,4,5,2)"
 # then start the target fine-tuning from it (configs/demo/finetune_child_digits.py with
 # model.backbone.init_cfg.checkpoint=work_dirs/finetune_child_fashion/iter_200.pth).
+# The paper gives no schedule. The weights are already trained on this source, shared by every
+# depth the super-network sampled; the step only has to settle them (and BatchNorm's statistics)
+# on one path. So: a third of the super-network's 600 iterations, at a tenth of its peak LR and
+# without warm-up, decaying to zero; the same batch, augmentation and label smoothing.
 _base_ = [
     '../_base_/models/child_classifier.py', '../_base_/datasets/demo_fashion_mnist.py',
     '../_base_/runtime_classification.py'

@@ -141,6 +141,28 @@ def check_amp(cfg: Config):
                          '(--amp)')
 
 
+def set_iterations(cfg: Config, iterations: int):
+    """Train an iteration-based config for ``iterations`` instead of its own count: validate and
+    save a checkpoint once at the end, and stretch its by-iteration LR schedule (warm-up and
+    decay keep their shares of the run; a phase never shrinks to nothing)."""
+    schedulers = cfg.get('param_scheduler') or []
+    if 'max_iters' not in cfg.train_cfg or any(p.get('by_epoch', True) for p in schedulers):
+        raise ValueError('set_iterations needs an iteration-based config (train_cfg.max_iters, '
+                         'schedulers with by_epoch=False)')
+    old = cfg.train_cfg.max_iters
+
+    def stretched(point):
+        return 0 if not point else max(1, round(point * iterations / old))
+
+    for scheduler in schedulers:
+        for key in ('begin', 'end', 'T_max'):
+            if key in scheduler:
+                scheduler[key] = stretched(scheduler[key])
+    cfg.train_cfg = dict(by_epoch=False, max_iters=iterations, val_interval=iterations)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+                                        interval=iterations, max_keep_ckpts=1)
+
+
 def _log_lr_scaling(cfg: Config, world_size: int):
     """One line: the config's LR and its batch, the batch run, and the LR training will use
     (mmengine scales the optimizer's groups when ``train()`` builds it)."""
