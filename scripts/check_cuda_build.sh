@@ -21,19 +21,19 @@ built=$(( $(date +%s) - start ))
 target=$(mktemp -d)
 trap 'rm -rf "$target"' EXIT
 "$PYTHON" -m pip install -q --disable-pip-version-check --no-deps --target "$target" "$wheel"
-PYTHONPATH=$target "$PYTHON" - "$arch" <<'PY'
-import glob, re, sys
+PYTHONPATH=$target "$PYTHON" - "$arch" "$target" <<'PY'
+import glob, sys
 import torch
 import mmcv.ops
 from mmcv.ops import get_compiler_version, get_compiling_cuda_version
-arch = sys.argv[1]
+arch, target = sys.argv[1:]
+assert mmcv.ops.__file__.startswith(target), f'checked the wrong mmcv: {mmcv.ops.__file__}'
 compiled = get_compiling_cuda_version()
-assert mmcv.ops.__file__.startswith(sys.path[0]), f'checked the wrong mmcv: {mmcv.ops.__file__}'
-assert compiled == torch.version.cuda, f"ops compiled with CUDA {compiled}, torch has {torch.version.cuda}"
-ext = glob.glob(f'{sys.path[0]}/mmcv/_ext*.so')[0]
+assert compiled == torch.version.cuda, f'ops compiled with CUDA {compiled}, torch has {torch.version.cuda}'
+ext = glob.glob(f'{target}/mmcv/_ext*.so')[0]
 sm = 'sm_' + arch.replace('.', '')
 blob = open(ext, 'rb').read()
-assert sm.encode() in blob, f'no {sm} code in {ext}'
+assert f'-arch {sm}'.encode() in blob, f'no {sm} code in {ext}'
 print(f'[check_cuda_build] ok: mmcv {mmcv.__version__} ops compiled with CUDA {compiled} '
       f'({get_compiler_version()}), {sm} code in {ext.rsplit("/", 1)[1]} '
       f'({len(blob) / 2**20:.0f} MiB), torch {torch.__version__}')
