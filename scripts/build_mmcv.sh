@@ -97,7 +97,9 @@ if [[ $with_cuda == 1 ]]; then
     prefix=$CACHE/cuda-$torch_cuda
     home=$prefix/nvidia/cu$cuda_major
     if [[ ! -x $home/bin/nvcc ]]; then
-      log "no CUDA $cuda_major toolkit (found: ${release:-none}): PyPI's nvcc $torch_cuda in $prefix"
+      why="no CUDA $cuda_major toolkit (found: ${release:-none})"
+      [[ ${ARCHTRANSFER_NVCC:-auto} == pypi ]] && why=ARCHTRANSFER_NVCC=pypi
+      log "$why: PyPI's nvcc $torch_cuda into $prefix"
       # every part pinned: nvcc's own requirements are not, and a newer nvvm writes PTX that
       # this ptxas refuses ("Unsupported .version")
       "$PYTHON" -m pip install -q --disable-pip-version-check --target "$prefix" \
