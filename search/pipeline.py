@@ -43,8 +43,8 @@ from .transfer_candidates import TransferringEvaluator
 
 def check_models(cfg: Config, plan: SearchPlan) -> tuple:
     """The checks that need the models, after :func:`~search.plan.check_search`: the
-    checkpoint's tensors against the space, the evaluator's name, and the budget (FLOPs counted
-    at the config's input size). Returns ``(budget, counter)``."""
+    checkpoint's tensor shapes against the space, the evaluator's name and options, and the
+    budget (FLOPs counted at the config's input size). Returns ``(budget, counter)``."""
     _check_supernet_tensors(plan.checkpoint, plan.checkpoint_shapes, plan.space,
                             cfg.model.backbone.init_cfg.get('prefix', ''))
     evaluator = plan.settings.evaluator['type']
