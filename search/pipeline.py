@@ -41,10 +41,11 @@ from .settings import SearchSettings
 from .transfer_candidates import TransferringEvaluator
 
 
-def check_models(cfg: Config, plan: SearchPlan) -> tuple:
+def check_models(cfg: Config, plan: SearchPlan, world_size: int = 1) -> tuple:
     """The checks that need the models, after :func:`~search.plan.check_search`: the
     checkpoint's tensor shapes against the space, the evaluator's name and options, and the
-    budget (FLOPs counted at the config's input size). Returns ``(budget, counter)``."""
+    budget (FLOPs counted at the config's input size); ``world_size``: the processes launched.
+    Returns ``(budget, counter)``."""
     _check_supernet_tensors(plan.checkpoint, plan.checkpoint_shapes, plan.space,
                             cfg.model.backbone.init_cfg.get('prefix', ''))
     evaluator = plan.settings.evaluator['type']
@@ -52,13 +53,14 @@ def check_models(cfg: Config, plan: SearchPlan) -> tuple:
     if EVALUATORS.get(evaluator) is None:
         raise ValueError(f'search_cfg.evaluator.type={evaluator!r}: allowed '
                          f'{", ".join(sorted(EVALUATORS.module_dict))}')
-    check_evaluator_options(evaluator, EVALUATORS.get(evaluator), plan.settings.evaluator_options)
+    check_evaluator_options(evaluator, EVALUATORS.get(evaluator), plan.settings.evaluator_options,
+                            world_size)
     counter = ComplexityCounter(plan.space, plan.settings.input_shape or _test_input_shape(cfg))
     budget = plan.settings.budget
     return make_budget(plan.space, budget['kind'], budget['limit'], counter), counter
 
 
-def check_evaluator_options(name: str, builder, options: dict):
+def check_evaluator_options(name: str, builder, options: dict, world_size: int = 1):
     """``search_cfg.evaluator``'s options against its builder's keyword arguments (the runner
     comes first), and the recalibration batches against the processes launched: before the
     fine-tuning, which these mistakes used to outlast."""
@@ -74,7 +76,6 @@ def check_evaluator_options(name: str, builder, options: dict):
                          'needs it')
     defaults = {p.name: p.default for p in params if p.default is not p.empty}
     batches = options.get('num_recal_batches', defaults.get('num_recal_batches'))
-    world_size = launcher_world_size()
     if batches is not None and batches % world_size:
         raise ValueError(f'search_cfg.evaluator.num_recal_batches={batches}: allowed a multiple '
                          f'of the {world_size} processes launched (each recalibrates on as many)')
@@ -112,7 +113,9 @@ def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
         else:
             check_log(plan.log_path, resume)
         set_amp(cfg, amp)  # the fine-tuning's optim_wrapper; bf16 refused for detection here
-        budget, counter = check_models(cfg, plan)
+        # a launcher's processes (a plain run inside a Slurm allocation is still one process)
+        world_size = launcher_world_size() if launcher != 'none' else 1
+        budget, counter = check_models(cfg, plan, world_size)
         return _run_search(cfg, plan, budget, counter, resume, launcher, progress)
 
 

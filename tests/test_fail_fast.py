@@ -84,17 +84,16 @@ def test_search_refuses_unknown_search_cfg_keys(tmp_path, supernets):
                    'search_cfg.finetune_epoch: unknown key; allowed: beam, ')
 
 
-@pytest.mark.parametrize('options, env, message', [
-    (['search_cfg.evaluator.num_recal_batch=2'], {},
+@pytest.mark.parametrize('args, env, message', [
+    (['--cfg-options', 'search_cfg.evaluator.num_recal_batch=2'], {},
      "search_cfg.evaluator.num_recal_batch: unknown option of the 'classification' evaluator; "
      'allowed: metric, num_recal_batches, prefix_cache, val_dataset'),
-    ([], {'WORLD_SIZE': '3'},
+    (['--launcher', 'pytorch', '--dist-backend', 'gloo'], {'WORLD_SIZE': '3'},
      'search_cfg.evaluator.num_recal_batches=8: allowed a multiple of the 3 processes launched')])
-def test_search_checks_evaluator_options_before_fine_tuning(tmp_path, supernets, options, env,
+def test_search_checks_evaluator_options_before_fine_tuning(tmp_path, supernets, args, env,
                                                             message):
     """Found only after the super-network's fine-tuning before; now before any model is built."""
-    one_line_error(search(tmp_path, supernets['resnet'], '--budget', 6,
-                          *(['--cfg-options', *options] if options else []), env=env), message)
+    one_line_error(search(tmp_path, supernets['resnet'], '--budget', 6, *args, env=env), message)
     assert not (tmp_path / 'finetuned.pth').exists()
     assert not list(tmp_path.glob('*/vis_data'))  # no runner was built
 
