@@ -266,12 +266,8 @@ class ReportContext:
         from search.engine import train_child
         s, name = self.settings, format_allocation(allocation)
         saved = self.work_dir / 'source' / f'{name}_{kind}.json'
-        if saved.exists():
-            result = json.loads(saved.read_text())
-            if saved not in self._written:  # trained by the run this one resumes
-                self.reused['source_models'] += 1
-                self._written.add(saved)
-        else:
+        result = self._kept(saved, 'source_models')
+        if result is None:
             config, load_from, iterations = {
                 'finetuned': ('source_finetune', self.inherited_child(allocation),
                               s.source_finetune_iters),
@@ -284,8 +280,7 @@ class ReportContext:
             result = dict(  # the checkpoint relative to work_dir: a copied folder resumes too
                 checkpoint=f'source/{name}_{kind}/{Path(trained["checkpoint"]).name}',
                 top1=round(trained['top1'], 2), seconds=round(time.perf_counter() - start, 1))
-            atomic_write_text(saved, json.dumps(result))
-            self._written.add(saved)
+            self._keep(saved, result)
         return dict(result, checkpoint=str(self.work_dir / result['checkpoint']))
 
     # ------------------------------------------------------------------- child fine-tuning
@@ -317,11 +312,9 @@ class ReportContext:
             # the same run, tested after every epoch too: its last test is this one (same
             # data, schedule and seed; the full report's three such pairs were equal)
             return self._finetuned(allocation, init, seed, curve=True)[-1]
-        if saved.exists():
-            if saved not in self._written:  # finished by the run this one resumes
-                self.reused['child_finetunes'] += 1
-                self._written.add(saved)
-            return json.loads(saved.read_text())
+        kept = self._kept(saved, 'child_finetunes')
+        if kept is not None:
+            return kept
         start = {'inherited': lambda: self.inherited_child(allocation), 'scratch': lambda: None,
                  'source': lambda: self.source_model(allocation, 'finetuned')['checkpoint'],
                  'alone': lambda: self.source_model(allocation, 'alone')['checkpoint']}[init]()
@@ -331,9 +324,23 @@ class ReportContext:
         with torch.enable_grad():
             result = run(cfg, allocation, start, cfg.work_dir, epochs=self.settings.child_epochs)
         result = [round(top1, 2) for top1 in result] if curve else round(result, 2)
+        self._keep(saved, result)
+        return result
+
+    def _kept(self, saved: Path, counter: str):
+        """The result kept at ``saved``, or ``None``; one the run this one resumes finished
+        counts once in ``reused[counter]``."""
+        if not saved.exists():
+            return None
+        if saved not in self._written:
+            self.reused[counter] += 1
+            self._written.add(saved)
+        return json.loads(saved.read_text())
+
+    def _keep(self, saved: Path, result):
+        """Write ``result`` to ``saved`` (atomically), counted as this run's own."""
         atomic_write_text(saved, json.dumps(result))
         self._written.add(saved)
-        return result
 
 
 class TargetRun:
