@@ -16,8 +16,8 @@ JSON holds. One module per section, each with ``compute(ctx, report) -> dict``,
 5. :mod:`~reproduce.receptive_field` — effective receptive fields (:mod:`~analysis.erf`)
 6. :mod:`~reproduce.trajectory` — what the greedy search did
 
-The transfer section and the last target seed's searches run in a second process
-(:mod:`~reproduce.parallel`), beside the rest.
+The transfer section, the last target seed's searches and about half of the headline's training
+run in a second process (:mod:`~reproduce.parallel`), beside the rest.
 """
 from .document import SECTIONS, render_report, run_report
 from .settings import FULL, REDUCED, Settings

@@ -72,11 +72,13 @@ def _run_report(settings, out_dir: Path, seed, supernet, data_root, command, res
     data = ctx.prepare_data()
     with Beside(processes, log=work_dir / 'second_process.log') as ctx.beside:
         if ctx.beside.parallel:
-            print(f'a second process runs the transfer section and the last target seed\'s '
-                  f'searches; its progress: {ctx.beside.log}', flush=True)
+            print(f'a second process runs the transfer section, the last target seed\'s '
+                  f'searches and half the headline\'s training; its progress: {ctx.beside.log}',
+                  flush=True)
         hetero.start(ctx)  # needs no super-network: from the start, beside it
         ctx.supernet  # noqa: B018  (train it now, so section times are their own)
         searches.start(ctx)  # the last target seed, beside the others
+        headline.start(ctx)  # the default's source-side models, beside the searches
         ctx.target()  # fine-tune on the target (first seed; the others in section 2)
         setup_seconds = round(time.perf_counter() - start, 1)
 

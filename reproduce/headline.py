@@ -27,8 +27,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from supernet import get_space
 from supernet.engine.progress import progress
 
+from .context import SPACE, ReportContext
 from .render import allocation, epochs, figure, num, plus_minus, provenance, save, table
 from .searches import mean_std, paired_difference, percent
 
@@ -73,6 +75,50 @@ def default_allocation(space, budget: int) -> tuple:
     return tuple(int(d) for d in depths)
 
 
+def source_kinds(settings) -> tuple:
+    """The source-side models a headline start needs: ``'alone'`` always (start iii), and
+    ``'finetuned'`` with the source step (start ii)."""
+    return ('alone', 'finetuned') if settings.source_step else ('alone',)
+
+
+def start(ctx):
+    """Queue the default allocation's source-side models in the report's second process: they
+    need only the super-network, and the second process has time while the searches run (call
+    once the super-network exists)."""
+    if ctx.beside.parallel:
+        default = default_allocation(get_space(SPACE), ctx.settings.budget)
+        ctx.beside.submit((KEY, 'default'), run_beside, ctx.arguments(), ctx.supernet,
+                          [('source_model', default, kind) for kind in source_kinds(ctx.settings)])
+
+
+def run_beside(arguments: dict, supernet: str, calls: list) -> dict:
+    """``ctx.<name>(*args)`` for every ``(name, *args)`` of ``calls`` in the second process,
+    with its own context on the same folders: its results are kept there and read back by
+    the main process's calls; returns the context's state."""
+    ctx = ReportContext(**arguments, supernet=supernet)
+    ctx.prepare_data()  # written by the main process already: only finds the folders
+    for name, *args in calls:
+        getattr(ctx, name)(*args)
+    return ctx.state()
+
+
+def _split(ctx, calls: list, costs: list, desc: str):
+    """Run ``(name, *args)`` calls on the context, about half the total cost in the second
+    process (when there is one) and the rest here; returns when both are done."""
+    beside, here, load = [], [], [0.0, 0.0]
+    for call, cost in sorted(zip(calls, costs), key=lambda pair: -pair[1]):
+        side = int(ctx.beside.parallel and load[1] < load[0])
+        (beside if side else here).append(call)
+        load[side] += cost
+    if beside:
+        ctx.beside.submit((KEY, desc), run_beside, ctx.arguments(), ctx.supernet, beside)
+    for name, *args in progress(here, desc):
+        getattr(ctx, name)(*args)
+    if beside:
+        state, _ = ctx.beside.result((KEY, desc))
+        ctx.absorb(state)
+
+
 def runs_of(search: dict, default: tuple, source_step: bool) -> list:
     """``(seed, role, allocation, start)`` of every fine-tune the table needs."""
     starts = ('inherited', 'source', 'alone') if source_step else ('inherited', 'alone')
@@ -88,10 +134,23 @@ def runs_of(search: dict, default: tuple, source_step: bool) -> list:
 def compute(ctx, report: dict) -> dict:
     s, search = ctx.settings, report['search']
     default = default_allocation(ctx.target().space, search['budget'])
+    if (KEY, 'default') in ctx.beside:
+        ctx.absorb(ctx.beside.result((KEY, 'default'))[0])
+    runs = runs_of(search, default, s.source_step)
+    chosen = _quality_allocations(report, default, s.alone_count)
+    # the source-side models first, then the target fine-tunes from them: split in two stages
+    # so that no model is trained by both processes at once
+    models = list(dict.fromkeys(
+        [(depths, 'finetuned') for _, _, depths, start in runs if start == 'source']
+        + [(depths, 'alone') for depths in [default] + chosen]))
+    iterations = {'finetuned': s.source_finetune_iters, 'alone': s.supernet_iters}
+    _split(ctx, [('source_model', depths, kind) for depths, kind in models],
+           [iterations[kind] for _, kind in models], 'headline: children on the source')
+    _split(ctx, [('finetuned_top1', depths, seed, start) for seed, _, depths, start in runs],
+           [1] * len(runs), 'headline: fine-tune on the target')
     rows = [dict(seed=seed, role=role, allocation=list(depths), start=start,
                  test_top1=ctx.finetuned_top1(depths, seed, init=start))
-            for seed, role, depths, start in progress(
-                runs_of(search, default, s.source_step), 'headline: fine-tune on the target')]
+            for seed, role, depths, start in runs]
     seeds = [seed['seed'] for seed in search['seeds']]
     top1 = {(r['role'], r['start'], r['seed']): r['test_top1'] for r in rows}
     present = list(dict.fromkeys((r['role'], r['start']) for r in rows))
@@ -111,21 +170,26 @@ def compute(ctx, report: dict) -> dict:
                 epochs=s.child_epochs, source_step=s.source_step,
                 source_finetune_iters=s.source_finetune_iters, alone_iters=s.supernet_iters,
                 alone_batch=s.supernet_batch, rows=rows, summary=summary,
-                comparisons=comparisons, quality=_quality(ctx, report, default),
+                comparisons=comparisons, quality=_quality(ctx, chosen),
                 resolution=dict(max_se=None if None in resolution else max(resolution),
                                 se_goal=SE_GOAL,
                                 met=None not in resolution and max(resolution) <= SE_GOAL))
 
 
-def _quality(ctx, report: dict, default: tuple) -> dict:
-    """Diagnostic 3a: inherited (BatchNorm re-estimated) against stand-alone source top-1 of
-    ``alone_count`` allocations: the default, the first seed's picks, then section 1's."""
+def _quality_allocations(report: dict, default: tuple, count: int) -> list:
+    """The ``count`` allocations of diagnostic 3a: the default, the first seed's picks, then
+    section 1's."""
     first = {r['method']: tuple(r['allocation']) for r in report['search']['seeds'][0]['picks']}
     candidates = [default, first['greedy'], first['exhaustive']] + [
         tuple(r['allocation']) for r in report['architecture']['rows']]
-    chosen = list(dict.fromkeys(candidates))[:ctx.settings.alone_count]
+    return list(dict.fromkeys(candidates))[:count]
+
+
+def _quality(ctx, chosen: list) -> dict:
+    """Diagnostic 3a: inherited (BatchNorm re-estimated) against stand-alone source top-1 of
+    the ``chosen`` allocations (trained alone already)."""
     rows = []
-    for depths in progress(chosen, 'headline: children trained alone on the source'):
+    for depths in chosen:
         with torch.no_grad():
             inherited = percent(ctx.source_evaluator(depths))
         alone = ctx.source_model(depths, 'alone')['top1']

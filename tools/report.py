@@ -44,9 +44,9 @@ def main(argv=None):
                         'super-network, target fine-tuning, search evaluations and child '
                         'fine-tunes (OUT/work)')
     parser.add_argument('--processes', type=int, choices=(1, 2), default=2,
-                        help='2 (default): the transfer section and the last target seed\'s '
-                        'searches run in a second process, on the second core; 1: everything '
-                        'in this one (same results, slower)')
+                        help='2 (default): the transfer section, the last target seed\'s '
+                        'searches and half the headline\'s training run in a second process, on '
+                        'the second core; 1: everything in this one (same results, slower)')
     parser.add_argument('--no-source-step', action='store_true',
                         help='the headline without paper Sec. 3.4\'s step (children fine-tuned '
                         'on the source before the target): settings.source_step=False')
