@@ -6,8 +6,8 @@ and test.
    CUB-200-2011 layout);
 2. train the demo super-network on Fashion-MNIST (``configs/demo/supernet_resnet_fashion.py``);
 3. fine-tune it on the digits with depth sampling and greedy-search up to ``budget`` blocks
-   (``configs/demo/search_digits.py``: candidates scored on a held-out part of the digits'
-   training split);
+   (``configs/demo/search_digits.py``: candidates scored by their log-likelihood on a held-out
+   part of the digits' training split);
 4. cut the chosen child out of the source super-network (inherited weights);
 5. fine-tune it on Fashion-MNIST, the source, to settle its inherited weights on its own path
    (paper 004, Sec. 3.4; ``configs/demo/finetune_child_fashion.py``); ``source_step=False``
@@ -94,7 +94,9 @@ def _run_demo(work_dir: Path, data_root: Path, config_dir: Path, budget: int, so
                                                            'child_inherited'),
                                    target, best, start)
     summary = dict(allocation=list(best), chain=[list(r.allocation) for r in result.chain],
-                   held_out_score=result.best.score, test_top1=test_top1,
+                   held_out_score=result.best.score,
+                   search_metric=cfg.search_cfg.evaluator.get('metric', 'accuracy'),
+                   test_top1=test_top1,
                    supernet=supernet, supernet_top1=top1, child=str(child),
                    source_step=source_step,
                    source_checkpoint=str(start) if source_step else None, source_top1=source_top1)

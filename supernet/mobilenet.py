@@ -1,7 +1,8 @@
 """MobileNetV2 and MnasNet with any number of blocks per searched stage, and their super-networks.
 
 Module and parameter names are mmdet's ``MobileNetV2``: ``conv1`` (stem), ``layer1`` … ``layer7``
-(stages of mmdet's ``InvertedResidual``: ``expand_conv``, ``depthwise_conv``, ``linear_conv``) and
+(stages of ``InvertedResidual``, mmdet's rebuilt in :mod:`supernet.layers`: ``expand_conv``,
+``depthwise_conv``, ``linear_conv``) and
 ``conv2`` (1×1 head), with mmdet's ``out_indices`` (0–6 the layers, 7 ``conv2``) and
 ``frozen_stages`` (0 the stem, k also ``layer1..k``). mmdet's class reads a fixed 4-column table
 with one kernel size, so it cannot express MnasNet's 5×5 stages; this class is the same builder
@@ -17,12 +18,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
-from mmdet.models.layers import InvertedResidual
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .dynamic import StagedBackbone, SuperNetMixin
+from .layers import ConvModule, InvertedResidual
 from .spaces import get_space
 
 

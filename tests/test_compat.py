@@ -1,4 +1,7 @@
 """Our backbones against mmdet's, mmpretrain's and torchvision's at the standard depths."""
+import logging
+
+import pytest
 import torch
 import torchvision
 from mmdet.models.backbones import MobileNetV2 as MMDetMobileNetV2
@@ -36,6 +39,47 @@ def test_allocated_resnet50_matches_mmdet_resnet50(images):
     assert_same_keys_and_shapes(ours, theirs.state_dict())
     ours.load_state_dict(theirs.state_dict(), strict=True)
     assert_same_outputs(ours, theirs, images)
+
+
+def initialised(build, seed: int = 0):
+    """``build()`` then mmengine's ``init_weights`` (what a runner does), from ``seed``."""
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # a line per parameter otherwise
+    torch.manual_seed(seed)
+    model = build()
+    model.init_weights()
+    return model
+
+
+@pytest.mark.parametrize('options', [
+    dict(), dict(style='caffe'), dict(deep_stem=True, avg_down=True),
+    dict(frozen_stages=2, norm_eval=True), dict(with_cp=True, zero_init_residual=False),
+    dict(norm_cfg=dict(type='GN', num_groups=8), frozen_stages=0)])
+def test_allocated_resnet_is_mmdets_resnet(options, images):
+    """Same parameters, initial weights at the same seed (Kaiming, zero last norms), frozen
+    parameters, BatchNorm modes and training outputs, for each of mmdet's options."""
+    options = {'norm_eval': False, **options}
+    theirs = initialised(lambda: MMDetResNet(depth=50, **options))
+    ours = initialised(lambda: AllocatedResNet(stage_blocks=(3, 4, 6, 3), **options))
+    expected = theirs.state_dict()
+    assert_same_keys_and_shapes(ours, expected)
+    for key, value in ours.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+    assert [(n, p.requires_grad) for n, p in ours.named_parameters()] == \
+        [(n, p.requires_grad) for n, p in theirs.named_parameters()]
+    ours.train(), theirs.train()
+    assert [m.training for m in ours.modules()] == [m.training for m in theirs.modules()]
+    images = images.clone().requires_grad_(options.get('with_cp', False))
+    for got, wanted in zip(ours(images), theirs(images), strict=True):
+        torch.testing.assert_close(got, wanted)
+
+
+def test_allocated_mobilenet_v2_starts_as_mmdets():
+    theirs = initialised(lambda: MMDetMobileNetV2(out_indices=(1, 2, 4, 6, 7)))
+    ours = initialised(lambda: AllocatedMobileNetV2(out_indices=(1, 2, 4, 6, 7)))
+    expected = theirs.state_dict()
+    for key, value in ours.state_dict().items():
+        assert torch.equal(value, expected[key]), key
 
 
 def test_torchvision_resnet50_loads_into_the_supernet_prefix(images):

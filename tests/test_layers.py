@@ -104,8 +104,5 @@ def test_models_and_warm_start_touch_no_engine_registry(models_imported):
     assert 'ours: [] registered: None' in models_imported, models_imported
 
 
-@pytest.mark.xfail(strict=True, reason="the backbones build on mmdet's ResNet / InvertedResidual "
-                   "and mmcv.cnn: mmcv.cnn imports mmengine.runner (mmcv.cnn.alexnet), "
-                   "mmdet.models imports mmpretrain (its reid modules)")
 def test_models_and_warm_start_import_no_engine(models_imported):
     assert 'heavy: []' in models_imported, models_imported

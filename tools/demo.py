@@ -48,9 +48,12 @@ def main(argv=None):
     except FileExistsError as err:
         parser.error(str(err))
     allocation = ', '.join(map(str, summary['allocation']))
+    score = summary['held_out_score']
+    score = (f'log-likelihood {score:.4f}' if summary['search_metric'] == 'loss'
+             else f'top-1 {100 * score:.2f}%')
     print(f'chosen allocation ({allocation}): test top-1 {summary["test_top1"]:.2f}% '
-          f'(held-out search score {100 * summary["held_out_score"]:.2f}%), '
-          f'{time.perf_counter() - start:.0f} s; details in {Path(args.work_dir) / "demo.json"}')
+          f'(held-out search {score}), {time.perf_counter() - start:.0f} s; details in '
+          f'{Path(args.work_dir) / "demo.json"}')
 
 
 if __name__ == '__main__':
