@@ -17,11 +17,19 @@ Every arm is scored on the same ``--children`` allocations of ``--blocks`` block
 source test top-1 after re-estimating BatchNorm statistics on training images
 (``common.batchnorm.recalibrate_bn``), mean ± std over seeds.
 
+Then, per arm, the search a user runs next: the super-network fine-tuned on the target (the
+tops: ``--target-train`` labelled images, ``--target-steps`` steps with depth sampling and a new
+head), greedy search (paper 004, Alg. 1) up to ``--blocks`` blocks scored by target top-1 on one
+half of ``--target-held-out`` test-split images (BatchNorm re-estimated on the labelled ones),
+and the pick, with the weights it inherits from the source super-network, fine-tuned on the
+labelled images for ``--child-steps`` steps and tested on the other half (which chose nothing).
+
 Goal (issue 23): warm start at K/4 steps at least as good as scratch at K — here, warm at K
 against scratch at 4K (the same ratio). The ratio r this reaches picks the ImageNet recipe's N
 (docs/search.md#the-imagenet-recipe).
 """
 import argparse
+import copy
 import dataclasses
 import statistics
 import time
@@ -32,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from analysis.smallnets import accuracy, load_transfer_data
+from search import greedy_search, make_budget
 from supernet import build_backbone, get_space, init_from
 from supernet.spaces import format_allocation, parse_allocation
 
@@ -93,6 +102,31 @@ def score(model, children, data, recal_images) -> list:
     return scores
 
 
+def greedy_pick_top1(supernet, space, data, args, seed) -> tuple:
+    """``(pick, target test top-1)``: the source super-network fine-tuned on the target, greedy
+    search on the held-out 'search' half, the pick fine-tuned from its inherited weights and
+    tested on the other half."""
+    search_x, search_y = data.target_test_x[0::2], data.target_test_y[0::2]
+    test_x, test_y = data.target_test_x[1::2], data.target_test_y[1::2]
+    torch.manual_seed(seed)
+    on_target = Classifier(copy.deepcopy(supernet.backbone), data.target_classes)
+    train_steps(on_target, data.target_x, data.target_y, args.target_steps, seed, args.lr,
+                args.batch, sample_depths=True)
+
+    def evaluate(allocation):
+        on_target.backbone.set_allocation(allocation)
+        return accuracy(on_target, search_x, search_y, recalibrate_on=data.target_x)
+
+    with torch.no_grad():
+        pick = greedy_search(space, make_budget(space, 'blocks', args.blocks, counter=False),
+                             evaluate, counter=False, seed=seed).best.allocation
+    torch.manual_seed(seed)
+    child = Classifier(supernet.backbone.get_subnet(pick), data.target_classes)
+    train_steps(child, data.target_x, data.target_y, args.child_steps, seed, args.lr, args.batch,
+                sample_depths=False)
+    return pick, accuracy(child, test_x, test_y, recalibrate_on=data.target_x)
+
+
 def benchmark_space(max_depths=None):
     """The demo space, or (for the reduced form) the same stages with other maximum depths."""
     space = get_space(SPACE)
@@ -104,15 +138,16 @@ def benchmark_space(max_depths=None):
     return space.replace(name=f'{SPACE}_max{format_allocation(max_depths)}', stages=stages)
 
 
-def run_seed(seed, args, space, data, children) -> dict:
-    """Source top-1 of every child, per arm, for one seed."""
+def run_seed(seed, args, space, data, children) -> tuple:
+    """``(source top-1 of every child per arm, (greedy pick, its target test top-1) per arm)``
+    for one seed."""
     recal = data.source_x[:args.recal_images]
     torch.manual_seed(seed)
     standalone = Classifier(build_backbone(space, args.standalone, out_indices=(3,)),
                             data.source_classes)
     train_steps(standalone, data.source_x, data.source_y, args.standalone_steps, seed, args.lr,
                 args.batch, sample_depths=False)
-    arms = {}
+    arms, picks = {}, {}
     for arm, steps, warm in (('warm K', args.steps, True), ('scratch K', args.steps, False),
                              ('scratch 4K', 4 * args.steps, False)):
         torch.manual_seed(seed)
@@ -125,9 +160,13 @@ def run_seed(seed, args, space, data, children) -> dict:
         train_steps(supernet, data.source_x, data.source_y, steps, seed, args.lr, args.batch,
                     sample_depths=True)
         arms[arm] = score(supernet, children, data, recal)
-        print(f'  seed {seed} {arm:10s} ({steps} steps, {time.perf_counter() - start:.0f} s): '
-              f'mean {statistics.mean(arms[arm]):.2%}', flush=True)
-    return arms
+        trained = time.perf_counter() - start
+        picks[arm] = greedy_pick_top1(supernet, space, data, args, seed)
+        print(f'  seed {seed} {arm:10s} ({steps} steps, {trained:.0f} s): source top-1 mean '
+              f'{statistics.mean(arms[arm]):.2%}; greedy pick {format_allocation(picks[arm][0])}'
+              f' target test top-1 {picks[arm][1]:.2%} ({time.perf_counter() - start:.0f} s)',
+              flush=True)
+    return arms, picks
 
 
 def main(argv=None):
@@ -147,24 +186,48 @@ def main(argv=None):
     parser.add_argument('--source-train', type=int, default=20000)
     parser.add_argument('--source-test', type=int, default=2000)
     parser.add_argument('--recal-images', type=int, default=1000)
+    parser.add_argument('--target-train', type=int, default=150,
+                        help='labelled target images (the report\'s 30 per top)')
+    parser.add_argument('--target-held-out', type=int, default=4000,
+                        help='target test-split images: half to search on, half to test the '
+                        'pick (multiple of 10)')
+    parser.add_argument('--target-steps', type=int, default=120,
+                        help='steps of the super-network on the target before the search')
+    parser.add_argument('--child-steps', type=int, default=120,
+                        help="steps of the greedy pick's fine-tune on the target")
     args = parser.parse_args(argv)
+    for name in ('target_train', 'target_held_out'):
+        multiple = 10 if name == 'target_held_out' else 5
+        if getattr(args, name) <= 0 or getattr(args, name) % multiple:
+            parser.error(f'--{name.replace("_", "-")} {getattr(args, name)}: a positive '
+                         f'multiple of {multiple} (the same count from each of the five tops)')
     space = benchmark_space(args.max_depths)
     space.validate(args.standalone)
     children = children_of_size(space, args.blocks, args.children)
-    data = load_transfer_data(args.source_train, 5, 5, 28, source_test=args.source_test,
-                              target='tops')
+    data = load_transfer_data(args.source_train, args.target_train, args.target_held_out, 28,
+                              source_test=args.source_test, target='tops')
     print(f'children of {args.blocks} blocks: {", ".join(map(format_allocation, children))}')
-    per_seed = [run_seed(seed, args, space, data, children) for seed in args.seeds]
-    means = {arm: [statistics.mean(seed[arm]) for seed in per_seed] for arm in per_seed[0]}
+    runs = [run_seed(seed, args, space, data, children) for seed in args.seeds]
+    means = {arm: [statistics.mean(arms[arm]) for arms, _ in runs] for arm in runs[0][0]}
+    targets = {arm: [picks[arm][1] for _, picks in runs] for arm in runs[0][1]}
     print(f'source top-1, mean over {len(children)} children of {args.blocks} blocks (BN '
           f're-estimated), mean ± std over {len(args.seeds)} seeds; K = {args.steps}:')
     for arm, values in means.items():
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        print(f'  {arm:10s} {statistics.mean(values):.2%} ± {spread:.2%}')
+        print(f'  {arm:10s} {mean_std(values)}')
+    print(f"greedy pick's target test top-1 ({args.target_held_out // 2} images), mean ± std "
+          f'over {len(args.seeds)} seeds:')
+    for arm, values in targets.items():
+        print(f'  {arm:10s} {mean_std(values)}  (picks: '
+              f'{", ".join(format_allocation(picks[arm][0]) for _, picks in runs)})')
     met = statistics.mean(means['warm K']) >= statistics.mean(means['scratch 4K'])
     print(f'goal (warm at K >= scratch at 4K, i.e. warm at K/4 >= scratch at K): '
           f'{"met" if met else "not met"}')
-    return means
+    return means, targets
+
+
+def mean_std(values) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f'{statistics.mean(values):.2%} ± {spread:.2%}'
 
 
 if __name__ == '__main__':

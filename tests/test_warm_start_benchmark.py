@@ -1,5 +1,5 @@
 """benchmarks/warm_start.py in its reduced form: every arm trains and is scored on the same
-children, and the goal is judged."""
+children, searches the target and tests its pick, and the goal is judged."""
 import os
 import re
 import subprocess
@@ -9,7 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REDUCED = ['--max-depths', '2,2,3,2', '--standalone', '1,1,2,1', '--blocks', '5', '--steps', '2',
            '--standalone-steps', '2', '--seeds', '0', '1', '--children', '2', '--source-train',
-           '64', '--source-test', '32', '--batch', '8', '--recal-images', '16']
+           '64', '--source-test', '32', '--batch', '8', '--recal-images', '16', '--target-train',
+           '10', '--target-held-out', '20', '--target-steps', '2', '--child-steps', '2']
 
 
 def test_the_reduced_benchmark_scores_every_arm():
@@ -22,9 +23,18 @@ def test_the_reduced_benchmark_scores_every_arm():
     out = result.stdout
     children = re.search(r'children of 5 blocks: (.*)', out)[1].split(', ')
     assert len(children) == 2 and all(sum(map(int, c.split('-'))) == 5 for c in children)
+    source, target = out.split("greedy pick's target test top-1")
     for arm in ('warm K', 'scratch K', 'scratch 4K'):
-        assert len(re.findall(rf'seed \d {arm} +\((\d+) steps', out)) == 2, out
-        mean, std = re.search(rf'  {arm} +([\d.]+)% ± ([\d.]+)%', out).groups()
-        assert 0 <= float(mean) <= 100 and float(std) >= 0
+        runs = re.findall(rf'seed \d {arm} +\((\d+) steps.*greedy pick ([\d-]+) target test '
+                          r'top-1 ([\d.]+)%', out)
+        assert len(runs) == 2, out
+        # the search spends the budget; one of 10 held-out images is 10 %
+        assert all(sum(map(int, pick.split('-'))) == 5 and float(top1) % 10 == 0
+                   for _, pick, top1 in runs)
+        for part in (source, target):
+            mean, std = re.search(rf'  {arm} +([\d.]+)% ± ([\d.]+)%', part).groups()
+            assert 0 <= float(mean) <= 100 and float(std) >= 0
+        picks = re.search(rf'  {arm} .*\(picks: (.*)\)', target)[1].split(', ')
+        assert picks == [pick for _, pick, _ in runs]
     assert re.search(r'seed 0 scratch 4K +\(8 steps', out)
     assert re.search(r'goal .*: (met|not met)$', out, re.M)
