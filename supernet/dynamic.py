@@ -11,19 +11,35 @@ from itertools import islice
 
 import numpy as np
 import torch
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from .spaces import Allocation
 from .subnet import extract_subnet
 
 
 class StagedBackbone:
-    """Forward of every backbone here: a stem, then the modules named in ``layer_names`` in order
-    (stages, and e.g. MobileNetV2's ``conv2``), returning those at ``out_indices``.
+    """Forward and train mode of every backbone here: a stem, then the modules named in
+    ``layer_names`` in order (stages, and e.g. MobileNetV2's ``conv2``), returning those at
+    ``out_indices``; frozen stages (``_freeze_stages``) and, with ``norm_eval``, every BatchNorm
+    stay in eval mode while training, as in mmdet's backbones.
 
     :meth:`forward_layers` runs a slice of them, so a search can cache the features of a shared
     prefix of stages and run only the rest per candidate.
     """
     layer_names: list
+    norm_eval: bool
+
+    def _freeze_stages(self):
+        raise NotImplementedError
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
 
     def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

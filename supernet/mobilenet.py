@@ -19,7 +19,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from .dynamic import StagedBackbone, SuperNetMixin
 from .layers import ConvModule, InvertedResidual
@@ -126,15 +125,6 @@ class AllocatedMobileNetV2(StagedBackbone, BaseModule):
             module.eval()
             for param in module.parameters():
                 param.requires_grad = False
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
 
 class AllocatedMnasNet(AllocatedMobileNetV2):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule, Sequential
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from .dynamic import StagedBackbone, SuperNetMixin
 from .layers import BasicBlock, Bottleneck, build_conv, build_norm
@@ -174,15 +173,6 @@ class AllocatedResNet(StagedBackbone, BaseModule):
                 param.requires_grad = False
         for module in stem[-1:] + layers:
             module.eval()
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
 
 
 def _stage_plugins(plugins, stage: int, num_stages: int):
