@@ -56,10 +56,12 @@ class ReportContext:
         keep_supernet: where a super-network trained here is moved (default: left in
             ``work_dir/supernet``).
         config_dir: the ``configs/`` folder holding the demo configs (:data:`CONFIGS`).
+        written: result files this run wrote already (a second process's context is given the
+            main one's, so that reading them is not counted as reusing a stopped run's).
     """
 
     def __init__(self, settings: Settings, seed: int, work_dir, data_root, supernet=None,
-                 keep_supernet=None, config_dir='configs'):
+                 keep_supernet=None, config_dir='configs', written=()):
         self.settings, self.seed = settings, seed
         self.seeds = [seed + i for i in range(settings.seeds)]
         self.work_dir, self.data_root = Path(work_dir), Path(data_root)
@@ -69,7 +71,7 @@ class ReportContext:
         # what a resumed run (tools/report.py --resume) took from the stopped one
         self.reused = dict(supernet=False, target_finetuning=0, search_evaluations=0,
                            child_finetunes=0, source_models=0)
-        self._written: set = set()  # result files this run wrote or has counted
+        self._written: set = set(written)  # result files this run wrote or has counted
         self._targets: dict = {}  # target seed -> TargetRun
         # target seed -> {allocation: (search top-1, search log-likelihood)}, set by section 2
         self.frontier_scores: dict = {}
@@ -78,9 +80,10 @@ class ReportContext:
 
     def arguments(self) -> dict:
         """How a second process builds its own context on the same folders (it is given the
-        super-network this one trained)."""
+        super-network this one trained), knowing the result files written so far."""
         return dict(settings=self.settings, seed=self.seed, work_dir=self.work_dir,
-                    data_root=self.data_root, config_dir=self.config_dir)
+                    data_root=self.data_root, config_dir=self.config_dir,
+                    written=set(self._written))
 
     def state(self) -> dict:
         """What this context learned that the main process needs: sent back by a context in

@@ -104,7 +104,8 @@ def run_beside(arguments: dict, supernet: str, calls: list) -> dict:
 
 def _split(ctx, calls: list, costs: list, desc: str):
     """Run ``(name, *args)`` calls on the context, about half the total cost in the second
-    process (when there is one) and the rest here; returns when both are done."""
+    process (when there is one) and the rest here; returns when both are done. The calls must
+    write different files (two processes would train the same model twice)."""
     beside, here, load = [], [], [0.0, 0.0]
     for call, cost in sorted(zip(calls, costs), key=lambda pair: -pair[1]):
         side = int(ctx.beside.parallel and load[1] < load[0])
@@ -146,8 +147,10 @@ def compute(ctx, report: dict) -> dict:
     iterations = {'finetuned': s.source_finetune_iters, 'alone': s.supernet_iters}
     _split(ctx, [('source_model', depths, kind) for depths, kind in models],
            [iterations[kind] for _, kind in models], 'headline: children on the source')
-    _split(ctx, [('finetuned_top1', depths, seed, start) for seed, _, depths, start in runs],
-           [1] * len(runs), 'headline: fine-tune on the target')
+    # one fine-tune where two roles picked the same allocation
+    finetunes = list(dict.fromkeys(('finetuned_top1', depths, seed, start)
+                                   for seed, _, depths, start in runs))
+    _split(ctx, finetunes, [1] * len(finetunes), 'headline: fine-tune on the target')
     rows = [dict(seed=seed, role=role, allocation=list(depths), start=start,
                  test_top1=ctx.finetuned_top1(depths, seed, init=start))
             for seed, role, depths, start in runs]

@@ -100,6 +100,10 @@ def test_every_figure_and_section_is_written(report):
         assert f'`{entry["command"]}` (seed 3)' in part
         assert tables_of(part), f'section {section.TITLE} has no table'
     assert (out / 'supernet.pth').is_file()  # trained here, kept for --supernet
+    # a fresh run reuses nothing, though its second process reads files the main one wrote
+    assert data['meta']['processes'] == 2
+    assert not any(data['meta']['reused'].values()), data['meta']['reused']
+    assert 'It resumed a stopped run' not in markdown
 
 
 def test_tables_equal_the_json(report):
