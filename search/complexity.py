@@ -22,7 +22,6 @@ and activations are not. Counts are for batch 1 at ``input_shape`` and cover the
 """
 from __future__ import annotations
 
-import torch
 
 from supernet import build_backbone, get_space
 
@@ -109,13 +108,12 @@ def _block_counts(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
 
 
 def _trace(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
-    from mmengine.analysis import FlopAnalyzer, parameter_count
+    from mmengine.analysis import parameter_count
+
+    from supernet.export import flop_analyzer
     depths = tuple(_traced(stage) for stage in space.searched)
     model = build_backbone(space, depths, **backbone_kwargs).eval()
-    analyzer = FlopAnalyzer(model, torch.zeros((1,) + input_shape))
-    analyzer.unsupported_ops_warnings(False)   # residual adds and activations: not counted
-    analyzer.uncalled_modules_warnings(False)
-    flops = dict(analyzer.by_module())
+    flops = dict(flop_analyzer(model, input_shape).by_module())
     return flops, dict(parameter_count(model))
 
 

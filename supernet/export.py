@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import torch
+
 from common.checkpoint import atomic_save, load_checkpoint_safely
 
 from .build import backbone_cfg, build_backbone
@@ -65,13 +67,23 @@ def child_backbone(state_dict, space, allocation, prefix: str = ''):
     return backbone
 
 
+def flop_analyzer(model, input_shape: tuple):
+    """mmengine's ``FlopAnalyzer`` of ``model`` on a zero input of ``input_shape`` (C, H, W),
+    without its warnings about the operators it does not count (residual additions,
+    activations, BatchNorm), which would fill every export's and search's output."""
+    from mmengine.analysis import FlopAnalyzer
+    analyzer = FlopAnalyzer(model, torch.zeros((1,) + tuple(input_shape)))
+    return analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+
+
 def count_complexity(space, allocation, input_size: int) -> dict:
-    """FLOPs (multiply-accumulates, mmengine.analysis) and parameters of the child backbone."""
-    from mmengine.analysis import get_model_complexity_info
+    """FLOPs (multiply-accumulates) and parameters of the child backbone (rather than
+    mmengine's ``get_model_complexity_info``, which also counts activations, draws its input
+    from the global RNG and warns per uncounted operator)."""
+    from mmengine.analysis import parameter_count
     model = build_backbone(space, allocation).eval()
-    info = get_model_complexity_info(model, input_shape=(3, input_size, input_size),
-                                     show_table=False, show_arch=False)
-    return dict(flops=int(info['flops']), params=int(info['params']), input_size=input_size)
+    flops = flop_analyzer(model, (3, input_size, input_size)).total()
+    return dict(flops=int(flops), params=int(parameter_count(model)['']), input_size=input_size)
 
 
 def export_child(checkpoint: str | Path, allocation, out: str | Path, space=None,
