@@ -22,7 +22,6 @@ and activations are not. Counts are for batch 1 at ``input_shape`` and cover the
 """
 from __future__ import annotations
 
-
 from supernet import build_backbone, get_space
 
 COUNT_KINDS = ('flops', 'params')
