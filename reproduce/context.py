@@ -11,6 +11,7 @@ import time
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import torch
 from mmengine.config import Config
 
@@ -22,7 +23,7 @@ from supernet.datasets import (
     prepare_tops_target,
 )
 from supernet.engine.launch import build_runner, set_iterations, summarize_validation
-from supernet.spaces import format_allocation
+from supernet.spaces import format_allocation, get_space
 
 from .parallel import Beside
 from .settings import Settings
@@ -40,6 +41,21 @@ SOURCE_CONFIGS = ('supernet', 'source_finetune', 'alone')
 # the child trained alone on the source (the usual pretrained network).
 INITS = ('inherited', 'scratch', 'source', 'alone')
 SPACE = 'resnet_bottleneck_demo'
+
+
+def default_allocation(space, budget: int) -> tuple:
+    """ResNet-50's allocation when it has ``budget`` blocks, else its proportions rounded to
+    ``budget`` (largest remainders, at least one block per stage)."""
+    default = np.array(space.default_depths)
+    if default.sum() == budget:
+        return tuple(int(d) for d in default)
+    shares = default * budget / default.sum()
+    depths = np.maximum(1, np.floor(shares)).astype(int)
+    for i in np.argsort(-(shares - np.floor(shares)), kind='stable'):
+        if depths.sum() >= budget:
+            break
+        depths[i] += 1
+    return tuple(int(d) for d in depths)
 
 
 class ReportContext:
@@ -192,6 +208,8 @@ class ReportContext:
                 return str(path)
         start = time.perf_counter()
         cfg = self.config('supernet', 'supernet', desc='source super-network')
+        warm_start = self._warm_start() if self.settings.warm_start else None
+        cfg.load_from = warm_start
         runner = build_runner(cfg)
         runner.train()
         top1 = summarize_validation(runner)
@@ -202,8 +220,22 @@ class ReportContext:
         self.supernet_info = dict(
             checkpoint=str(path), trained_here=True, iterations=self.settings.supernet_iters,
             seconds=round(time.perf_counter() - start, 1),
-            max_top1=round(top1['max'], 2), min_top1=round(top1['min'], 2))
+            max_top1=round(top1['max'], 2), min_top1=round(top1['min'], 2),
+            warm_start=warm_start is not None)
         atomic_write_text(info_path, json.dumps(self.supernet_info))
+        return str(path)
+
+    def _warm_start(self) -> str:
+        """The super-network's start with ``settings.warm_start``: the default allocation
+        trained alone on the source (the headline's start iii, a user's pretrained network),
+        copied into the super-network with its head, the blocks it lacks filled by ``identity``
+        (issue 23's ``init_from``); written once."""
+        from supernet import init_from
+        path = self.work_dir / 'supernet_warm_start.pth'
+        if not path.exists():
+            default = default_allocation(get_space(SPACE), self.settings.budget)
+            alone = self.source_model(default, 'alone')['checkpoint']
+            init_from(SPACE, [alone], fill='identity', seed=self.seed).save(path)
         return str(path)
 
     # --------------------------------------------------------- target fine-tuned super-network
@@ -271,10 +303,10 @@ class ReportContext:
         saved = self.work_dir / 'source' / f'{name}_{kind}.json'
         result = self._kept(saved, 'source_models')
         if result is None:
-            config, load_from, iterations = {
-                'finetuned': ('source_finetune', self.inherited_child(allocation),
-                              s.source_finetune_iters),
-                'alone': ('alone', None, s.supernet_iters)}[kind]
+            config, iterations = {'finetuned': ('source_finetune', s.source_finetune_iters),
+                                  'alone': ('alone', s.supernet_iters)}[kind]
+            # only a fine-tune needs the super-network (a warm start trains 'alone' before it)
+            load_from = self.inherited_child(allocation) if kind == 'finetuned' else None
             cfg = self.config(config, f'source/{name}_{kind}',
                               desc=f'{name} on the source ({kind})')
             start = time.perf_counter()

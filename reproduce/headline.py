@@ -30,7 +30,7 @@ import torch
 from supernet import get_space
 from supernet.engine.progress import progress
 
-from .context import SPACE, ReportContext
+from .context import SPACE, ReportContext, default_allocation
 from .render import allocation, epochs, figure, num, plus_minus, provenance, save, table
 from .searches import mean_std, paired_difference, percent
 
@@ -58,21 +58,6 @@ COMPARISONS = (
 VERDICTS = {'ahead': 'won', 'tie': 'tied', 'behind': 'lost'}
 GAP_GOAL, SE_GOAL = 1.0, 0.5  # points: diagnostics 3a and 3b
 COLORS = {'greedy': 'C3', 'default': 'C0', 'exhaustive': 'C7'}
-
-
-def default_allocation(space, budget: int) -> tuple:
-    """ResNet-50's allocation when it has ``budget`` blocks, else its proportions rounded to
-    ``budget`` (largest remainders, at least one block per stage)."""
-    default = np.array(space.default_depths)
-    if default.sum() == budget:
-        return tuple(int(d) for d in default)
-    shares = default * budget / default.sum()
-    depths = np.maximum(1, np.floor(shares)).astype(int)
-    for i in np.argsort(-(shares - np.floor(shares)), kind='stable'):
-        if depths.sum() >= budget:
-            break
-        depths[i] += 1
-    return tuple(int(d) for d in depths)
 
 
 def source_kinds(settings) -> tuple:

@@ -15,13 +15,17 @@ class _Source:
     ``configs/demo/supernet_resnet_fashion_split.py``): images written per class, training
     iterations and batch (skipped with a given checkpoint), and the BatchNorm recalibration
     batches of a source child (its validation and the x axis of Fig. 1): the source has
-    thousands of training images, where the target's few allow ``recal_batches`` only."""
+    thousands of training images, where the target's few allow ``recal_batches`` only. With
+    ``warm_start`` the super-network starts from the default allocation trained alone on the
+    source (the headline's start iii, trained first) instead of random init, as a user starts
+    from published weights (issue 23; ``ReportContext._warm_start``), then trains as usual."""
     mode: str
     source_train_per_class: int = 4000
     source_val_per_class: int = 400
     supernet_iters: int = 600
     supernet_batch: int = 64
     source_recal_batches: int = 8
+    warm_start: bool = False
 
 
 @dataclass(frozen=True)

@@ -383,6 +383,9 @@ def test_report_refuses_bad_input(tmp_path):
         leaky.stderr
     budget = run(ROOT / 'tools/report.py', '--budget', '3', '--out', tmp_path, check=False)
     assert budget.returncode != 0 and 'use 5..20 blocks' in budget.stderr
+    both = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'both', '--supernet',
+               seen_tops, '--warm-start', check=False)
+    assert both.returncode == 2 and 'pass one of the two' in both.stderr
     (tmp_path / 'work').mkdir()
     (tmp_path / 'work' / 'mine.txt').write_text('not the report\'s')
     foreign = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path, check=False)

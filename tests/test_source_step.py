@@ -115,6 +115,43 @@ def test_child_trained_alone_starts_from_random_init(context, monkeypatch):
     assert load_checkpoint_safely(model['checkpoint'])['meta']['iter'] == REDUCED.supernet_iters
 
 
+def test_warm_started_supernet_starts_from_the_default_trained_alone(tmp_path, monkeypatch):
+    """settings.warm_start: the report's super-network starts from start (iii) copied in (its
+    blocks, statistics and head exactly; the blocks it lacks computing the identity), then
+    trains."""
+    import reproduce.context
+    from supernet import extract_subnet
+    snapshots, original = [], reproduce.context.build_runner
+
+    def build(cfg, *args, **kwargs):
+        runner = original(cfg, *args, **kwargs)
+        snapshots.append(FirstStepSnapshot())
+        runner.register_hook(snapshots[-1])
+        return runner
+
+    monkeypatch.setattr(reproduce.context, 'build_runner', build)
+    ctx = ReportContext(REDUCED.replace(seeds=1, warm_start=True), seed=0,
+                        work_dir=tmp_path / 'work', data_root=tmp_path / 'data',
+                        config_dir=ROOT / 'configs')
+    ctx.prepare_data()
+    checkpoint = ctx.supernet
+    assert ctx.supernet_info['warm_start'] is True and Path(checkpoint).is_file()
+    [start] = snapshots
+    default = (1, 2, 2, 1)  # REDUCED's C = 6 in ResNet-50's proportions
+    alone = load_checkpoint_safely(ctx.source_model(default, 'alone')['checkpoint'])['state_dict']
+    cut = extract_subnet(start.state, default, 'resnet_bottleneck_demo', 'backbone.')
+    copied = {k: v for k, v in cut.items() if k.startswith('backbone.')}
+    backbone = {k: v for k, v in alone.items() if k.startswith('backbone.')}
+    assert copied.keys() == backbone.keys()
+    assert all(torch.equal(copied[k], v) for k, v in backbone.items())
+    assert torch.equal(start.state['head.fc.weight'], alone['head.fc.weight'])
+    # a block past the default's depth: its residual branch's last BatchNorm starts at zero
+    assert torch.equal(start.state['backbone.layer1.1.bn3.weight'],
+                       torch.zeros_like(start.state['backbone.layer1.1.bn3.weight']))
+    trained = load_checkpoint_safely(checkpoint)['state_dict']
+    assert not torch.equal(trained['backbone.conv1.weight'], start.state['backbone.conv1.weight'])
+
+
 def test_set_iterations_stretches_the_schedule():
     cfg = Config.fromfile(ROOT / 'configs/demo/supernet_resnet_fashion_split.py')
     set_iterations(cfg, 60)  # the config's 50-iteration warm-up of 600 becomes 5 of 60

@@ -9,6 +9,7 @@ search trajectory).
     python tools/report.py --render-only --out report       # redraw from report/report.json
     python tools/report.py --resume                         # continue a stopped run
     python tools/report.py --no-source-step                 # the headline without Sec. 3.4's step
+    python tools/report.py --warm-start                     # super-network from a trained child
 
 Writes OUT/report.json (every number), OUT/README.md and OUT/*.png (rendered from the JSON),
 OUT/supernet.pth when the super-network was trained here, and scratch files in OUT/work.
@@ -50,6 +51,9 @@ def main(argv=None):
     parser.add_argument('--no-source-step', action='store_true',
                         help='the headline without paper Sec. 3.4\'s step (children fine-tuned '
                         'on the source before the target): settings.source_step=False')
+    parser.add_argument('--warm-start', action='store_true',
+                        help='start the super-network from the default allocation trained alone '
+                        'on the source (settings.warm_start), not from random init')
     parser.add_argument('--render-only', action='store_true',
                         help='redraw README.md and the figures from OUT/report.json')
     args = parser.parse_args(argv)
@@ -62,6 +66,9 @@ def main(argv=None):
         return
     if args.supernet and not Path(args.supernet).is_file():
         parser.error(f'--supernet {args.supernet}: no such file')
+    if args.supernet and args.warm_start:
+        parser.error('--warm-start: the super-network is given by --supernet (trained already); '
+                     'pass one of the two')
     settings = REDUCED if args.reduced else FULL
     if args.budget is not None:
         if not 5 <= args.budget <= 20:
@@ -70,6 +77,8 @@ def main(argv=None):
         settings = settings.replace(budget=args.budget)
     if args.no_source_step:
         settings = settings.replace(source_step=False)
+    if args.warm_start:
+        settings = settings.replace(warm_start=True)
     torch.set_num_threads(1)  # on a shared 2-core machine more threads were 10-50x slower
     warnings.filterwarnings('ignore')  # mmengine's deprecation notes would bury the bars
     command = shlex.join(['python', 'tools/report.py', *sys.argv[1:]])
