@@ -94,6 +94,19 @@ class ReportContext:
         # jobs run beside this process (the report sets a two-process one)
         self.beside = Beside(processes=1)
 
+    @classmethod
+    def in_second_process(cls, arguments: dict, supernet: str) -> 'ReportContext':
+        """The context a job of the report's second process works in: built from the main
+        one's :meth:`arguments` on the same folders, with the super-network it trained."""
+        ctx = cls(**arguments, supernet=supernet)
+        ctx.prepare_data()  # written by the main process already: only finds the folders
+        return ctx
+
+    @cached_property
+    def default(self) -> tuple:
+        """The default allocation at the run's budget (:func:`default_allocation`)."""
+        return default_allocation(get_space(SPACE), self.settings.budget)
+
     def arguments(self) -> dict:
         """How a second process builds its own context on the same folders (it is given the
         super-network this one trained), knowing the result files written so far."""
@@ -233,8 +246,7 @@ class ReportContext:
         from supernet import init_from
         path = self.work_dir / 'supernet_warm_start.pth'
         if not path.exists():
-            default = default_allocation(get_space(SPACE), self.settings.budget)
-            alone = self.source_model(default, 'alone')['checkpoint']
+            alone = self.source_model(self.default, 'alone')['checkpoint']
             init_from(SPACE, [alone], fill='identity', seed=self.seed).save(path)
         return str(path)
 

@@ -27,10 +27,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from supernet import get_space
 from supernet.engine.progress import progress
 
-from .context import SPACE, ReportContext, default_allocation
+from .context import ReportContext
 from .render import allocation, epochs, figure, num, plus_minus, provenance, save, table
 from .searches import mean_std, paired_difference, percent
 
@@ -71,17 +70,16 @@ def start(ctx):
     need only the super-network, and the second process has time while the searches run (call
     once the super-network exists)."""
     if ctx.beside.parallel:
-        default = default_allocation(get_space(SPACE), ctx.settings.budget)
         ctx.beside.submit((KEY, 'default'), run_beside, ctx.arguments(), ctx.supernet,
-                          [('source_model', default, kind) for kind in source_kinds(ctx.settings)])
+                          [('source_model', ctx.default, kind)
+                           for kind in source_kinds(ctx.settings)])
 
 
 def run_beside(arguments: dict, supernet: str, calls: list) -> dict:
     """``ctx.<name>(*args)`` for every ``(name, *args)`` of ``calls`` in the second process,
     with its own context on the same folders: its results are kept there and read back by
     the main process's calls; returns the context's state."""
-    ctx = ReportContext(**arguments, supernet=supernet)
-    ctx.prepare_data()  # written by the main process already: only finds the folders
+    ctx = ReportContext.in_second_process(arguments, supernet)
     for name, *args in calls:
         getattr(ctx, name)(*args)
     return ctx.state()
@@ -119,7 +117,7 @@ def runs_of(search: dict, default: tuple, source_step: bool) -> list:
 
 def compute(ctx, report: dict) -> dict:
     s, search = ctx.settings, report['search']
-    default = default_allocation(ctx.target().space, search['budget'])
+    default = ctx.default  # search['budget'] is the settings'
     if (KEY, 'default') in ctx.beside:
         ctx.absorb(ctx.beside.result((KEY, 'default'))[0])
     runs = runs_of(search, default, s.source_step)

@@ -67,8 +67,7 @@ def start(ctx):
 def seed_run_beside(arguments: dict, supernet: str, seed: int) -> tuple:
     """One target seed's searches in the second process, with its own context on the same
     folders: ``(the seed's results, the context's state)``."""
-    ctx = ReportContext(**arguments, supernet=supernet)
-    ctx.prepare_data()  # written by the main process already: only finds the folders
+    ctx = ReportContext.in_second_process(arguments, supernet)
     return _seed_run(ctx, seed), ctx.state()
 
 

@@ -183,7 +183,8 @@ def test_source_side_configs_build_a_child_classifier(name, classes):
 
 
 def test_headline_runs_follow_the_source_step_setting():
-    from reproduce.headline import default_allocation, runs_of
+    from reproduce.context import default_allocation
+    from reproduce.headline import runs_of
     from supernet.spaces import get_space
     space = get_space('resnet_bottleneck_demo')
     assert default_allocation(space, 16) == (3, 4, 6, 3)  # ResNet-50's itself
