@@ -125,6 +125,9 @@ def _decide(rank, port, folders, out):
         except FileNotFoundError as err:
             answers.append(str(err))
     Path(out, f'rank{rank}.json').write_text(json.dumps(answers))
+    # gloo aborts a rank ("terminate called without an active exception") that tears the group
+    # down while its peer still reads the last broadcast: wait for both first
+    torch.distributed.barrier()
     torch.distributed.destroy_process_group()
 
 
