@@ -325,3 +325,23 @@ def test_validation_log_names_each_allocation_and_warns_of_too_few_recalibration
     assert named[0] < val_lines[0] < named[1] < val_lines[1]
     warnings = [line for line in lines if 'WARNING' in line and 'bn_recalibration_batches' in line]
     assert len(warnings) == 1 and f'={asked}' in warnings[0] and f' {given} ' in warnings[0]
+
+
+def test_runners_built_in_the_same_second_keep_their_own_history(tiny_source, tmp_path,
+                                                                  monkeypatch):
+    # mmengine names a runner's MessageHub after its config and the second it was built, and
+    # hands an existing hub of that name back: a report's short fine-tunes shared one, and a
+    # learning curve came back with the previous run's validation in it
+    monkeypatch.setattr('mmengine.runner.runner.time.time', lambda: 1.8e9)
+    hubs = []
+    for k in range(2):
+        cfg = Config.fromfile(DEMO_CONFIG)
+        cfg.work_dir = str(tmp_path / f'run{k}')
+        runner = build_runner(cfg, data_root=str(tiny_source),
+                              cfg_options=tiny_overrides(1, record=False))
+        runner.train()
+        history, _ = runner.message_hub.get_scalar('val/max/accuracy/top1').data
+        hubs.append((runner.timestamp, runner.message_hub, len(history)))
+    assert hubs[0][0] == hubs[1][0]  # the collision this guards against
+    assert hubs[0][1] is not hubs[1][1]
+    assert [length for _, _, length in hubs] == [1, 1]

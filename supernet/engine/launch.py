@@ -5,6 +5,7 @@ Kept out of ``tools/`` so the CLIs stay thin and tests can call the same code in
 from __future__ import annotations
 
 import argparse
+import itertools
 import os.path as osp
 
 import torch
@@ -20,6 +21,7 @@ from common.distributed import (add_dist_backend_argument, check_distributed_dev
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 # --amp's choices -> the autocast dtype of mmengine's AmpOptimWrapper
 AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
+_RUNNERS_BUILT = itertools.count(1)  # in this process; every rank builds the same sequence
 
 
 def training_parser(description: str) -> argparse.ArgumentParser:
@@ -88,6 +90,7 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     elif resume:
         cfg.resume, cfg.load_from = True, resume
     set_amp(cfg, amp)
+    _own_experiment_name(cfg)
     # On by default: an LR meant for 2,048 images run on one process at 64 made a resumed run
     # diverge. mmdet's base schedules say enable=False, so the config's own flag is not asked.
     scaling = cfg.get('auto_scale_lr') or {}
@@ -101,6 +104,17 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     if 'base_batch_size' in scaling and cfg.get('train_dataloader') is not None:
         _log_lr_scaling(cfg, runner.world_size)
     return runner
+
+
+def _own_experiment_name(cfg: Config):
+    """mmengine names a runner's MessageHub, logger and visualizer ``<config>_<timestamp>``, to
+    the second, and hands back an existing instance of that name: two runners built in the same
+    second by one process (a report's short fine-tunes) shared their scalars' history, and a
+    learning curve came back with the previous run's validation in it. Each runner this process
+    builds gets a name of its own unless the config gives one."""
+    if cfg.get('experiment_name') is None:
+        stem = osp.splitext(osp.basename(cfg.filename))[0] if cfg.filename else 'exp'
+        cfg.experiment_name = f'{stem}-{next(_RUNNERS_BUILT)}'
 
 
 def _no_persistent_workers_without_workers(cfg: Config):
