@@ -16,6 +16,9 @@ JSON holds. One module per section, each with ``compute(ctx, report) -> dict``,
 5. :mod:`~reproduce.receptive_field` — effective receptive fields (:mod:`~analysis.erf`)
 6. :mod:`~reproduce.trajectory` — what the greedy search did
 
+:mod:`~reproduce.rerun` puts two or more runs' verdicts side by side
+(``tools/compare_reports.py``).
+
 The transfer section, the last target seed's searches and about half of the headline's training
 run in a second process (:mod:`~reproduce.parallel`), beside the rest.
 """

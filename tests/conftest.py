@@ -1,7 +1,15 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from mmengine.registry import DefaultScope
 from torch.nn.modules.batchnorm import _BatchNorm
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -58,3 +66,23 @@ def assert_search_state_unchanged(model, before):
 @pytest.fixture
 def images():
     return torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+
+
+def run_tool(*args, check=True):
+    """A tool run as a user runs it (its own process, one torch thread); asserts it succeeded
+    unless ``check`` is false."""
+    result = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
+                            cwd=ROOT, timeout=600,
+                            env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)})
+    if check:
+        assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-4000:])
+    return result
+
+
+@pytest.fixture(scope='session')
+def report(tmp_path_factory):
+    """One reduced ``tools/report.py`` run (about a minute): its folder, JSON and markdown."""
+    out = tmp_path_factory.mktemp('report') / 'report'
+    run_tool(ROOT / 'tools/report.py', '--reduced', '--out', out, '--data-root',
+             out.parent / 'data', '--seed', '3')
+    return out, json.loads((out / 'report.json').read_text()), (out / 'README.md').read_text()

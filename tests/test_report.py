@@ -1,11 +1,8 @@
 """tools/report.py in its reduced mode: every figure and table is produced, the markdown says
 what the JSON holds; the ERF tool and its library on known cases."""
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +11,7 @@ import torch
 from PIL import Image
 
 from analysis.erf import allocation_backbones, effective_receptive_field, erf_inputs, erf_stats
+from conftest import run_tool
 from reproduce import SECTIONS, render_report
 from search import SearchLog
 
@@ -21,28 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
-def run(*args, check=True):
-    result = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
-                            cwd=ROOT, timeout=600,
-                            env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)})
-    if check:
-        assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-4000:])
-    return result
-
-
-@pytest.fixture(scope='module')
-def report(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('report')
-    out = tmp / 'report'
-    run(ROOT / 'tools/report.py', '--reduced', '--out', out, '--data-root', tmp / 'data',
-        '--seed', '3')
-    return out, json.loads((out / 'report.json').read_text()), (out / 'README.md').read_text()
-
-
 # ------------------------------------------------------------------------- markdown parsing
 def sections_of(markdown: str) -> dict:
     """'## <title>' -> its text."""
-    parts = re.split(r'^## (.+)$', markdown, flags=re.M)
+    parts = re.split(r'^## (.+)$', markdown, flags=re.MULTILINE)
     return dict(zip(parts[1::2], parts[2::2]))
 
 
@@ -337,8 +317,8 @@ def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
     for name in ('report.json', 'README.md'):  # stopped before writing them
         (stopped / name).unlink()
     # in one process: the last seed's searches, run beside the others before, give the same
-    result = run(ROOT / 'tools/report.py', '--reduced', '--out', stopped, '--data-root',
-                 out.parent / 'data', '--seed', '3', '--resume', '--processes', '1')
+    result = run_tool(ROOT / 'tools/report.py', '--reduced', '--out', stopped, '--data-root',
+                      out.parent / 'data', '--seed', '3', '--resume', '--processes', '1')
     resumed = json.loads((stopped / 'report.json').read_text())
     curves = len(list((out / 'work' / 'curves').glob('seed*/*.json')))
     # every child trained on the source (alone or fine-tuned): the headline asks for each before
@@ -360,35 +340,35 @@ def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
     assert resumed['meta']['supernet'] == dict(data['meta']['supernet'],
                                                checkpoint=str(stopped / 'supernet.pth'))
 
-    other_seed = run(ROOT / 'tools/report.py', '--reduced', '--out', stopped, '--seed', '4',
-                     '--resume', check=False)
+    other_seed = run_tool(ROOT / 'tools/report.py', '--reduced', '--out', stopped, '--seed', '4',
+                          '--resume', check=False)
     assert other_seed.returncode != 0 and 'belongs to a run with other settings' in \
         other_seed.stderr
-    nothing = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'new', '--resume',
-                  check=False)
+    nothing = run_tool(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'new',
+                       '--resume', check=False)
     assert nothing.returncode != 0 and 'nothing to resume' in nothing.stderr
 
 
 def test_report_refuses_bad_input(tmp_path):
-    missing = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path,
-                  '--supernet', tmp_path / 'none.pth', check=False)
+    missing = run_tool(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path,
+                       '--supernet', tmp_path / 'none.pth', check=False)
     assert missing.returncode != 0 and 'no such file' in missing.stderr
     seen_tops = tmp_path / 'ten_classes.pth'  # e.g. the digits demo's super-network
     torch.save(dict(state_dict={}, meta=dict(space='resnet_bottleneck_demo', dataset_meta=dict(
         classes=['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker',
                  'bag', 'ankle-boot']))), seen_tops)
-    leaky = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'leaky', '--supernet',
-                seen_tops, check=False)
+    leaky = run_tool(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'leaky',
+                     '--supernet', seen_tops, check=False)
     assert leaky.returncode != 0 and "needs one trained without the target's t-shirt" in \
         leaky.stderr
-    budget = run(ROOT / 'tools/report.py', '--budget', '3', '--out', tmp_path, check=False)
+    budget = run_tool(ROOT / 'tools/report.py', '--budget', '3', '--out', tmp_path, check=False)
     assert budget.returncode != 0 and 'use 5..20 blocks' in budget.stderr
-    both = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'both', '--supernet',
-               seen_tops, '--warm-start', check=False)
+    both = run_tool(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path / 'both',
+                    '--supernet', seen_tops, '--warm-start', check=False)
     assert both.returncode == 2 and 'pass one of the two' in both.stderr
     (tmp_path / 'work').mkdir()
     (tmp_path / 'work' / 'mine.txt').write_text('not the report\'s')
-    foreign = run(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path, check=False)
+    foreign = run_tool(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path, check=False)
     assert foreign.returncode != 0 and 'was not made by tools/report.py' in foreign.stderr
     assert (tmp_path / 'work' / 'mine.txt').exists()
 
@@ -437,15 +417,15 @@ def test_without_relu_the_erf_ignores_the_input_and_leaves_the_model_alone(untra
 
 def test_visualize_erf_tool(tmp_path):
     out = tmp_path / 'erf.png'
-    result = run(ROOT / 'tools/visualize_erf.py', '--space', 'resnet_bottleneck_demo',
-                 '--allocations', '1,1,1,1', '2,2,3,2', '--images', '2', '--size', '32',
-                 '--stage', '3', '--out', out)
+    result = run_tool(ROOT / 'tools/visualize_erf.py', '--space', 'resnet_bottleneck_demo',
+                      '--allocations', '1,1,1,1', '2,2,3,2', '--images', '2', '--size', '32',
+                      '--stage', '3', '--out', out)
     assert out.read_bytes()[:8] == PNG_MAGIC
     record = json.loads(out.with_suffix('.json').read_text())
     assert record['stage'] == 3 and [r['allocation'] for r in record['results']] == [
         [1, 1, 1, 1], [2, 2, 3, 2]]
     for r in record['results']:  # printed as stored
         assert f'r90 {r["radius90"]:6.2f} px' in result.stdout
-    bad = run(ROOT / 'tools/visualize_erf.py', '--space', 'resnet_bottleneck_demo',
-              '--allocations', '1,1,1,1', '--stage', '5', '--out', out, check=False)
+    bad = run_tool(ROOT / 'tools/visualize_erf.py', '--space', 'resnet_bottleneck_demo',
+                   '--allocations', '1,1,1,1', '--stage', '5', '--out', out, check=False)
     assert bad.returncode != 0 and 'searched stages 1..4' in bad.stderr
