@@ -13,6 +13,7 @@ from pathlib import Path
 from . import headline
 from .render import num, plus_minus, table
 from .searches import paired_difference
+from .settings import FULL, REDUCED
 
 PARTS = {'rescore_top1': 'rescore part', 'test_top1': 'test top-1'}
 
@@ -56,10 +57,20 @@ def diagnostics(report: dict) -> dict:
                 num(resolution['se_goal'])): (resolution['max_se'], resolution['met'])}
 
 
+def settings_of(report: dict) -> dict:
+    """A run's settings as its JSON holds them; a setting added since the run takes its mode's
+    value today (settings are added with the default that keeps what runs did before them, e.g.
+    ``warm_start=False``)."""
+    saved = report['meta']['settings']
+    today = (FULL if saved.get('mode') == 'full' else REDUCED).to_dict()
+    return {**json.loads(json.dumps(today)), **saved}  # through JSON: tuples read as lists
+
+
 def settings_differences(reports: list) -> dict:
     """``{setting: [value per run]}`` for every setting that is not the same in all runs."""
-    keys = dict.fromkeys(k for r in reports for k in r['meta']['settings'])
-    values = {k: [r['meta']['settings'].get(k) for r in reports] for k in keys}
+    settings = [settings_of(r) for r in reports]
+    values = {k: [run.get(k) for run in settings] for k in dict.fromkeys(k for run in settings
+                                                                          for k in run)}
     return {k: v for k, v in values.items() if any(x != v[0] for x in v)}
 
 
@@ -128,11 +139,13 @@ def markdown(comparison: dict) -> str:
     summary = (f'{agree} of {len(comparison["rows"])} verdicts are the same in every run.'
                + (' Flipped (a property of the draw, not a finding): ' + '; '.join(flips) + '.'
                   if flips else ''))
-    diagnostic_rows = [[name] + [f'{num(value)} ({"met" if met else "missed"})'
+    diagnostic_rows = [[name] + [f'{num(value, sign=name.startswith("3a"))} '
+                                 f'({"met" if met else "missed"})'
                                  for value, met in values]
                        for name, values in comparison['diagnostics'].items()]
-    pooling = ('The pooled column treats every run\'s target seeds as one sample (another '
-               'super-network per run: its variation is in the SE).' if comparison['poolable']
+    pooling = ('The pooled column treats all runs\' target seeds as one sample. The seeds of '
+               'one run share its super-network, which this SE does not model: it may '
+               'understate the spread.' if comparison['poolable']
                else 'No pooled column: the runs share target seeds or differ in settings.')
     return '\n\n'.join(['# Verdicts across runs', '\n'.join(described), settings,
                         table(headers, body), summary, pooling,

@@ -64,6 +64,11 @@ def test_no_pooling_over_shared_seeds_or_different_settings(report):
     ab = compare([first, warm])
     assert list(ab['settings_differ']) == ['warm_start'] and not ab['poolable']
     assert 'Settings differ (an A/B of them, not a rerun): `warm_start`' in markdown(ab)
+    older = rerun_of(first, shift=100)  # made before a setting existed: it ran at today's default
+    del older['meta']['settings']['warm_start']
+    assert compare([first, older])['poolable']
+    older['meta']['settings']['warm_start'] = True
+    assert list(compare([first, older])['settings_differ']) == ['warm_start']
 
 
 def test_tool_writes_the_table_and_refuses_bad_input(report, tmp_path):
