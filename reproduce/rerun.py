@@ -51,10 +51,10 @@ def diagnostics(report: dict) -> dict:
     """Diagnostics 3a (mean gap) and 3b (largest SE) with their goals and whether met."""
     top = report['sections']['headline']
     quality, resolution = top['quality'], top['resolution']
-    return {'3a mean gap, trained alone − inherited (goal ≤ {})'.format(num(quality['gap_goal'])):
+    return {f'3a mean gap, trained alone − inherited (goal ≤ {num(quality["gap_goal"])})':
             (quality['mean_gap'], quality['met']),
-            '3b largest paired SE, searched vs default (goal ≤ {})'.format(
-                num(resolution['se_goal'])): (resolution['max_se'], resolution['met'])}
+            f'3b largest paired SE, searched vs default (goal ≤ {num(resolution["se_goal"])})':
+            (resolution['max_se'], resolution['met'])}
 
 
 def settings_of(report: dict) -> dict:

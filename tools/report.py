@@ -10,6 +10,7 @@ search trajectory).
     python tools/report.py --resume                         # continue a stopped run
     python tools/report.py --no-source-step                 # the headline without Sec. 3.4's step
     python tools/report.py --warm-start                     # super-network from a trained child
+    python tools/compare_reports.py report runs/seed5       # do its verdicts survive a rerun?
 
 Writes OUT/report.json (every number), OUT/README.md and OUT/*.png (rendered from the JSON),
 OUT/supernet.pth when the super-network was trained here, and scratch files in OUT/work.
@@ -102,6 +103,8 @@ def main(argv=None):
                                                           for k, v in reused.items()))
     if report['meta']['supernet'].get('trained_here'):
         print(f'reuse the super-network with --supernet {out / "supernet.pth"}')
+    print('these verdicts are one draw: check them against a run with another --seed '
+          f'(--out elsewhere) with python tools/compare_reports.py {out} OTHER_OUT')
 
 
 if __name__ == '__main__':
