@@ -136,9 +136,11 @@ def markdown(comparison: dict) -> str:
         body.append(cells)
     flips = [row['name'] for row in comparison['rows'] if not row['agree']]
     agree = len(comparison['rows']) - len(flips)
+    # in a rerun a flip is the draw's; in an A/B it may be the setting's or the draw's
+    why = ('the setting\'s effect or the draw\'s: a rerun of each setting tells which'
+           if differ else 'a property of the draw, not a finding')
     summary = (f'{agree} of {len(comparison["rows"])} verdicts are the same in every run.'
-               + (' Flipped (a property of the draw, not a finding): ' + '; '.join(flips) + '.'
-                  if flips else ''))
+               + (f' Flipped ({why}): ' + '; '.join(flips) + '.' if flips else ''))
     diagnostic_rows = [[name] + [f'{num(value, sign=name.startswith("3a"))} '
                                  f'({"met" if met else "missed"})'
                                  for value, met in values]

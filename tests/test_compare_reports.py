@@ -63,7 +63,12 @@ def test_no_pooling_over_shared_seeds_or_different_settings(report):
     warm['meta']['settings']['warm_start'] = not first['meta']['settings']['warm_start']
     ab = compare([first, warm])
     assert list(ab['settings_differ']) == ['warm_start'] and not ab['poolable']
-    assert 'Settings differ (an A/B of them, not a rerun): `warm_start`' in markdown(ab)
+    n = len(first['meta']['data']['target_seeds'])
+    set_diffs(first, 0, [2.0 + 0.1 * k for k in range(n)])
+    set_diffs(warm, 0, [-2.0 - 0.1 * k for k in range(n)])  # as if the setting turned it
+    text = markdown(compare([first, warm]))
+    assert 'Settings differ (an A/B of them, not a rerun): `warm_start`' in text
+    assert "Flipped (the setting's effect or the draw's" in text
     older = rerun_of(first, shift=100)  # made before a setting existed: it ran at today's default
     del older['meta']['settings']['warm_start']
     assert compare([first, older])['poolable']
