@@ -88,6 +88,7 @@ def compare(reports: list) -> dict:
     # the same target seed twice is the same draw of target images: pooling would count it twice
     poolable = not differing and len(seeds) == len(set(seeds))
     per_run = [verdicts(r) for r in reports]
+    per_run_diagnostics = [diagnostics(r) for r in reports]
     rows = []
     for name in per_run[0]:
         if not all(name in v for v in per_run):
@@ -102,8 +103,8 @@ def compare(reports: list) -> dict:
                            minutes=r['meta'].get('minutes'))
                       for r in reports],
                 settings_differ=differing, poolable=poolable, rows=rows,
-                diagnostics={name: [diagnostics(r)[name] for r in reports]
-                             for name in diagnostics(reports[0])})
+                diagnostics={name: [d[name] for d in per_run_diagnostics]
+                             for name in per_run_diagnostics[0]})
 
 
 def _run_cell(entry: dict) -> str:

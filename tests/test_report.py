@@ -3,7 +3,6 @@ what the JSON holds; the ERF tool and its library on known cases."""
 import json
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,11 +10,10 @@ import torch
 from PIL import Image
 
 from analysis.erf import allocation_backbones, effective_receptive_field, erf_inputs, erf_stats
-from conftest import run_tool
+from conftest import ROOT, run_tool
 from reproduce import SECTIONS, render_report
 from search import SearchLog
 
-ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 

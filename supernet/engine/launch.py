@@ -22,6 +22,7 @@ _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 # --amp's choices -> the autocast dtype of mmengine's AmpOptimWrapper
 AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 _RUNNERS_BUILT = itertools.count(1)  # in this process; every rank builds the same sequence
+_NAMES_GIVEN: set = set()  # the experiment names _own_experiment_name chose
 
 
 def training_parser(description: str) -> argparse.ArgumentParser:
@@ -111,10 +112,13 @@ def _own_experiment_name(cfg: Config):
     the second, and hands back an existing instance of that name: two runners built in the same
     second by one process (a report's short fine-tunes) shared their scalars' history, and a
     learning curve came back with the previous run's validation in it. Each runner this process
-    builds gets a name of its own unless the config gives one."""
-    if cfg.get('experiment_name') is None:
+    builds gets a name of its own unless the config gives one (a config built into a runner
+    before carries the name chosen then: it gets a new one)."""
+    name = cfg.get('experiment_name')
+    if name is None or name in _NAMES_GIVEN:
         stem = osp.splitext(osp.basename(cfg.filename))[0] if cfg.filename else 'exp'
         cfg.experiment_name = f'{stem}-{next(_RUNNERS_BUILT)}'
+        _NAMES_GIVEN.add(cfg.experiment_name)
 
 
 def _no_persistent_workers_without_workers(cfg: Config):
