@@ -288,7 +288,9 @@ def test_lr_follows_the_total_batch_unless_opted_out(tmp_path, flags, scaled):
     base_lr = Config.fromfile(config).optim_wrapper.optimizer.lr  # meant for 2,048 images
     args = training_parser('test').parse_args([
         str(config), '--work-dir', str(tmp_path), *flags,
-        '--cfg-options', 'train_dataloader.batch_size=4', f'experiment_name=lr{len(flags)}'])
+        # no experiment_name: 'lr1' named two of these runners, and two built in the same second
+        # shared one logger, so one's log lacked its own line; build_runner names each anew
+        '--cfg-options', 'train_dataloader.batch_size=4'])
     runner = runner_from_args(args)
     # what Runner.train() does before the first iteration
     runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
@@ -345,3 +347,5 @@ def test_runners_built_in_the_same_second_keep_their_own_history(tiny_source, tm
     assert hubs[0][0] == hubs[1][0]  # the collision this guards against
     assert hubs[0][1] is not hubs[1][1]
     assert [length for _, _, length in hubs] == [1, 1]
+    again = build_runner(cfg)  # the same config object, built into a runner once already
+    assert again.timestamp == hubs[1][0] and again.message_hub is not hubs[1][1]
