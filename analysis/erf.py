@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from supernet import build_backbone, get_space
-from supernet.export import child_backbone, load_supernet_checkpoint
+from supernet.extract import load_supernet_checkpoint, subnet_backbone
 
 INPUTS = ('noise', 'digits', 'tops', 'ones')
 DIGITS_MEAN, DIGITS_STD = 72.9, 90.0  # the demo configs' data_preprocessor (tops' too)
@@ -39,8 +39,8 @@ def without_relu(model: nn.Module) -> nn.Module:
     """A copy of ``model`` with every ReLU / ReLU6 module replaced by the identity."""
     model = copy.deepcopy(model)
     for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, (nn.ReLU, nn.ReLU6)):
+        for name, submodule in list(module.named_children()):
+            if isinstance(submodule, (nn.ReLU, nn.ReLU6)):
                 setattr(module, name, nn.Identity())
     return model
 
@@ -115,7 +115,7 @@ def erf_inputs(kind: str, count: int, size: int, seed: int = 0) -> torch.Tensor:
         return torch.randn(count, 3, size, size, generator=generator)
     if kind == 'ones':
         return torch.ones(count, 3, size, size)
-    from supernet.datasets import TOPS_CLASSES, load_digits, load_fashion_mnist
+    from archdata import TOPS_CLASSES, load_digits, load_fashion_mnist
     if kind == 'digits':
         images, _ = load_digits()
     else:  # the tops target's images: Fashion-MNIST's test split (never used for training)
@@ -129,12 +129,12 @@ def erf_inputs(kind: str, count: int, size: int, seed: int = 0) -> torch.Tensor:
 
 def allocation_backbones(space, allocations, checkpoint: str | Path | None = None,
                          seed: int = 0):
-    """Yield ``(allocation, backbone)``: the static child of every allocation, with weights cut
-    from one super-network, so that the children differ only in depth.
+    """Yield ``(allocation, backbone)``: the subnet of every allocation, with weights cut
+    from one super-network, so that the subnets differ only in depth.
 
     Args:
         space: the super-network's space; ``None`` takes the checkpoint's ``meta['space']``.
-        checkpoint: a super-network (or child) checkpoint, of a classifier or a bare backbone.
+        checkpoint: a super-network (or subnet) checkpoint, of a classifier or a bare backbone.
             ``None``: an untrained super-network with PyTorch's default initialisation after
             ``torch.manual_seed(seed)`` (mmdet's ``init_weights`` is not called: it zeroes the
             last BatchNorm of every residual block, which would hide every block).
@@ -147,7 +147,7 @@ def allocation_backbones(space, allocations, checkpoint: str | Path | None = Non
         state, space, prefix = load_supernet_checkpoint(checkpoint, space)
     for allocation in allocations:
         allocation = space.validate(allocation)
-        yield allocation, child_backbone(state, space, allocation, prefix).eval()
+        yield allocation, subnet_backbone(state, space, allocation, prefix).eval()
 
 def plot_erfs(rows: list, path, footer: str = '', suptitle: str = '') -> Path:
     """Heatmaps side by side, one colour scale per row.

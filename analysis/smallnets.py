@@ -1,10 +1,10 @@
 """Small classifiers on in-memory images: build one from a super-network space, train it, test
 it, initialise it from another by heterogeneous transfer, or from the same architecture trained
-on the source (the pretrained reference). Shared by the report's transfer section and
-``benchmarks/transfer_effectiveness.py``.
+on the source (the pretrained reference). The transfer study (:mod:`reproduce.hetero`, run by the
+report and by ``benchmarks/transfer_effectiveness.py``) is made of these.
 
 Two target regimes (:data:`TARGETS`): 'digits' (all ten Fashion-MNIST classes as source,
-scikit-learn's digits as target; random init already reaches 96-98 %, so no init can show
+scikit-learn's digits as target; random init alone nearly saturates it, so no init can show
 much) and 'tops', the class split the search uses (source: Fashion-MNIST without the five
 tops; target: the tops with few labels each, tested on Fashion-MNIST's test split), where
 pretraining on the source is worth several points. Images are resized to ``size`` px (Fashion
@@ -23,15 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common.batchnorm import recalibrate_bn
-from supernet import build_backbone, get_space
-from supernet.datasets import (
+from archdata import (
     SPLIT_SOURCE_CLASSES,
     TOPS_CLASSES,
     load_digits,
     load_fashion_mnist,
 )
-from supernet.datasets.embedded import relabelled, tops_selection
+from archdata.embedded import relabelled, tops_selection
+from common.batchnorm import recalibrate_bn
+from supernet import build_backbone, get_space
 from transfer import transfer_weights
 
 # name -> (space, width multiplier, allocation or None for the space's default). Sources are
@@ -49,7 +49,7 @@ TARGET_NETS = {
 
 
 class Classifier(nn.Module):
-    """A super-network child backbone, global average pooling and a linear head.
+    """A super-network subnet backbone, global average pooling and a linear head.
 
     Args:
         space: the space's name; built at ``width`` × its channels with a small-input stem.
@@ -84,7 +84,7 @@ def prepare_images(images: np.ndarray, size: int, mean=None, std=None):
 
 
 TARGETS = ('digits', 'tops')
-# Issue 15's goals where pretraining matters: a transfer should recover >= SHARE_GOAL of the
+# The transfer goals where pretraining matters: a transfer should recover >= SHARE_GOAL of the
 # pretraining gain (mean over pairs, DPIAT and TLI, no pair below 0) on targets where
 # pretraining the target itself gains >= GAP_GOAL top-1 points. Reported, never tuned toward.
 SHARE_GOAL, GAP_GOAL = 0.8, 10
@@ -119,7 +119,7 @@ def load_transfer_data(source_train: int, target_train: int, target_test: int, s
       test), labelled 0..4. Target: the tops (:data:`TOPS_CLASSES`, labelled 0..4),
       ``target_train // 5`` labelled training images and ``target_test // 5`` test-split
       images per class, drawn as the search's tops target draws its 'train' and 'test' parts
-      (:func:`~supernet.datasets.embedded.tops_selection`); both counts must be multiples of 5.
+      (:func:`~archdata.embedded.tops_selection`); both counts must be multiples of 5.
     """
     if target not in TARGETS:
         raise ValueError(f'target={target!r}: allowed {", ".join(map(repr, TARGETS))}')

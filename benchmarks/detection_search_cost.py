@@ -15,7 +15,7 @@ sampling for --finetune-epochs first; or the whole detector from --load-from (e.
 super-network tools/greedy_search.py fine-tuned). Greedy's count is the run's; exhaustive's is
 the size of the budget's frontier (every allocation of C blocks), from
 search.make_budget(...).frontier(). For the paper's space the table gives greedy's count without
-skipped children, ns·(C − ns), an upper bound that is exact while no stage reaches its maximum
+skipped subnets, ns·(C − ns), an upper bound that is exact while no stage reaches its maximum
 depth.
 """
 import argparse
@@ -26,12 +26,12 @@ import time
 import torch
 from mmengine.config import Config
 
+from archdata import write_coco_glyphs
 from common.checkpoint import load_checkpoint_safely
+from engine.detection import DetectionEvaluator
+from engine.launch import build_runner
 from search import greedy_search, make_budget
-from search.detection import DetectionEvaluator
 from supernet import get_space
-from supernet.datasets import write_coco_glyphs
-from supernet.engine.launch import build_runner
 
 
 def main():

@@ -1,4 +1,4 @@
-"""Prefix caching in the greedy search: one greedy step (all ns children of a parent, each with BN
+"""Prefix caching in the greedy search: one greedy step (all ns subnets of a parent, each with BN
 recalibration + validation) evaluated with and without the shared-prefix cache, side by side.
 
     python benchmarks/search_prefix_cache.py                        # ResNet basic, width 0.25
@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archdata import load_digits
 from search import ClassificationEvaluator, make_budget, split_train_val
 from supernet import build_backbone, get_space, parse_allocation
-from supernet.datasets import load_digits
 
 
 class Classifier(nn.Module):
@@ -73,15 +73,15 @@ def main():
         return compare_frontier(space, evaluators['cached'], args.frontier, args.repeats)
     parent = parse_allocation(args.parent) if args.parent else space.min_depths
     parent = space.validate(parent)
-    children = [tuple(d + (i == k) for i, d in enumerate(parent)) for k in range(len(parent))
+    subnets = [tuple(d + (i == k) for i, d in enumerate(parent)) for k in range(len(parent))
                 if parent[k] < space.max_depths[k]]
-    print(f'space {space.name}, parent {parent}, {len(children)} children, images '
+    print(f'space {space.name}, parent {parent}, {len(subnets)} subnets, images '
           f'{args.size}px, {args.recal_batches}x{args.batch} recalibration + {len(val)} '
           f'validation images, {torch.get_num_threads()} threads')
 
     def step(name):
         start = time.perf_counter()
-        scores = dict(evaluators[name].evaluate_step(parent, children))
+        scores = dict(evaluators[name].evaluate_step(parent, subnets))
         return time.perf_counter() - start, scores
 
     for name in evaluators:  # warm-up
@@ -92,7 +92,7 @@ def main():
         for name in evaluators:
             seconds, scores[name] = step(name)
             times[name].append(seconds)
-    same = all(np.isclose(scores['cached'][c], scores['uncached'][c]) for c in children)
+    same = all(np.isclose(scores['cached'][c], scores['uncached'][c]) for c in subnets)
     medians = {k: statistics.median(v) for k, v in times.items()}
     for name, seconds in medians.items():
         print(f'{name:>9}: median {seconds:7.3f} s per step over {args.repeats} steps')
@@ -108,11 +108,11 @@ def compare_frontier(space, evaluator, blocks: int, repeats: int):
 
     def by_stages_1_2():
         scores = {}
-        for parent, children in groups.items():
-            if children == [parent]:
+        for parent, subnets in groups.items():
+            if subnets == [parent]:
                 scores[parent] = evaluator(parent)
             else:
-                scores.update(evaluator.evaluate_step(parent, children))
+                scores.update(evaluator.evaluate_step(parent, subnets))
         return scores
 
     paths = {'evaluate_all': lambda: dict(evaluator.evaluate_all(frontier)),

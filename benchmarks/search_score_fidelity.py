@@ -1,15 +1,15 @@
-"""Which search score predicts what a child reaches after fine-tuning: held-out top-1 or held-out
-log-likelihood? (issue 16, item 2)
+"""Which search score predicts what a subnet reaches after fine-tuning: held-out top-1 or held-out
+log-likelihood?
 
     python tools/report.py --out report                     # first: the full report
     python benchmarks/search_score_fidelity.py --report report
     python benchmarks/search_score_fidelity.py --report report --count 10 --seeds 0 1 2
 
 Reuses the report's work folder: per target seed, both scores of every allocation of C blocks on
-the search part (``work/seed<k>/per_image.npz``, one pass gives both) and its child fine-tunes
+the search part (``work/seed<k>/per_image.npz``, one pass gives both) and its subnet fine-tunes
 (``work/curves``). For each seed, ``--count`` allocations drawn uniformly from all of them (so
 the scores spread from worst to best) are fine-tuned from inherited weights as the report
-fine-tunes every pick (the child config, ``child_epochs``, the target's 'train' part) and tested
+fine-tunes every pick (the subnet config, ``subnet_epochs``, the target's 'train' part) and tested
 on the 'test' part; the report's own picks of that seed are added. Printed per seed and as mean
 ± std over seeds: Kendall τ of each score with the test top-1, over the drawn allocations and
 over all fine-tuned ones, and the spread of test top-1 being ranked.
@@ -64,7 +64,7 @@ def main():
         every = sorted(set(drawn) | set(picked.get(seed, [])))
         test = {a: ctx.finetuned_top1(a, seed) for a in every}
         print(f'\nseed {seed}: {len(drawn)} drawn + {len(every) - len(drawn)} report picks, '
-              f'fine-tuned {settings.child_epochs} epochs; test top-1 {min(test.values()):.2f}'
+              f'fine-tuned {settings.subnet_epochs} epochs; test top-1 {min(test.values()):.2f}'
               f'-{max(test.values()):.2f} %')
         print(f'  {"allocation":>14} | search top-1 | search log-lik | test top-1')
         index = {a: i for i, a in enumerate(frontier)}

@@ -1,12 +1,12 @@
 """What training a super-network costs per image, measured on this machine (CPU) at 224 px:
-FLOPs of the deepest, the shallowest and the average sampled child (relative to the standard
+FLOPs of the deepest, the shallowest and the average sampled subnet (relative to the standard
 network), parameters, and the activation memory backward needs per image at the deepest
 allocation — the numbers behind the README's ImageNet guidance.
 
     python benchmarks/supernet_cost.py                    # all three ImageNet spaces
     python benchmarks/supernet_cost.py --space resnet_bottleneck
 
-FLOPs are counted by mmengine.analysis (multiply-accumulates, as papers report "FLOPs"). A child's
+FLOPs are counted by mmengine.analysis (multiply-accumulates, as papers report "FLOPs"). A subnet's
 FLOPs are linear in its depths, so the mean over uniform sampling is the FLOPs at the mean depths
 (N_i + 1) / 2, interpolated from one count per stage.
 """

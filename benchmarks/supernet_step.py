@@ -1,5 +1,5 @@
 """Cost of the super-network's dynamic depth: one forward+backward of the super-network at a
-sampled allocation vs the static backbone of the same allocation (same weights), side by side.
+sampled allocation vs the subnet backbone of the same allocation (same weights), side by side.
 
     python benchmarks/supernet_step.py                       # ResNet bottleneck space
     python benchmarks/supernet_step.py --space mobilenet_v2 --batch 8
@@ -36,8 +36,8 @@ def step_seconds(model, images, autocast_dtype=None):
 def measure(space_name: str, batch: int, size: int, repeats: int, seed: int = 0,
             allocation=None, device='cpu', autocast_dtype=None) -> dict:
     """Median step seconds of the super-network at ``allocation`` (default: sampled with
-    ``seed``) and of its static child (the same weights), alternating so that drift hits both
-    alike; ``ratio`` is super-network / child."""
+    ``seed``) and of its subnet (the same weights), alternating so that drift hits both
+    alike; ``ratio`` is super-network / subnet."""
     torch.manual_seed(seed)
     supernet = build_backbone(get_space(space_name)).to(device).train()
     if allocation:

@@ -1,4 +1,4 @@
-"""Does the target leave room to tell allocations and initialisations apart? (issue 16, item 1)
+"""Does the target leave room to tell allocations and initialisations apart?
 
     python benchmarks/target_headroom.py --supernet work_dirs/supernet_split/iter_600.pth
     python benchmarks/target_headroom.py --supernet ... --seeds 0 1 2 --bootstrap 1000
@@ -19,7 +19,7 @@
    not choose them).
 3. Fine-tunes the best allocation and the space's default (ResNet-50's proportions) from
    inherited weights (the source super-network, as tools/extract_subnet.py cuts them) and from
-   random init, for --child-epochs with the child config's data, once per seed, and prints test
+   random init, for --subnet-epochs with the subnet config's data, once per seed, and prints test
    top-1 (the 'test' part, touched by nothing else) as mean ± std over seeds, and the gap.
 """
 import argparse
@@ -33,13 +33,14 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from archdata import prepare_tops_target
+from engine.evaluators import classification_evaluator
+from engine.pipeline import finetune_supernet
+from engine.training import finetune_subnet
 from reproduce.searches import frontier_records
 from search import crowd_at_the_top, kendall_tau, make_budget
-from search.engine import classification_evaluator, finetune_child
-from search.pipeline import finetune_supernet
 from search.plan import set_supernet_checkpoint
-from supernet.datasets import prepare_tops_target
-from supernet.export import export_child
+from supernet.extract import extract_subnet_checkpoint
 
 
 def build_evaluators(runner, num_recal_batches: int) -> dict:
@@ -63,21 +64,21 @@ def main():
     parser.add_argument('--project', type=int, nargs='*', default=[2, 4, 8, 16],
                         help='also project the count within 1 SE to k times the search images')
     parser.add_argument('--search-config', default='configs/demo/search_tops.py')
-    parser.add_argument('--finetune-config', default='configs/demo/finetune_child_tops.py')
+    parser.add_argument('--finetune-config', default='configs/demo/finetune_subnet_tops.py')
     parser.add_argument('--work-dir', default='work_dirs/target_headroom')
     parser.add_argument('--budget', type=int, default=16, help='blocks of every allocation')
     parser.add_argument('--finetune-epochs', type=int, default=None,
                         help="super-network epochs on the target (default: the config's)")
-    parser.add_argument('--child-epochs', type=int, default=8,
-                        help="child fine-tuning epochs (the report's standard: 8)")
+    parser.add_argument('--subnet-epochs', type=int, default=8,
+                        help="subnet fine-tuning epochs (the report's standard: 8)")
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
-                        help='child fine-tuning seeds; the first also seeds the super-network')
+                        help='subnet fine-tuning seeds; the first also seeds the super-network')
     parser.add_argument('--bootstrap', type=int, default=1000)
     parser.add_argument('--rescore-top', type=int, default=10,
                         help='re-score the best N allocations by each metric on the rescore part')
     parser.add_argument('--subsets', type=int, nargs='*', default=[250, 500, 1000],
                         help='also count within 1 SE on N randomly drawn search images')
-    parser.add_argument('--skip-children', action='store_true')
+    parser.add_argument('--skip-subnets', action='store_true')
     args = parser.parse_args()
     if args.records:
         for path in args.records:
@@ -180,8 +181,8 @@ def main():
           f'{tau:+.3f}')
     summary['tau_metrics'] = tau
 
-    if not args.skip_children:
-        summary['children'] = fine_tune_children(args, space, frontier, scores, work, timings)
+    if not args.skip_subnets:
+        summary['subnets'] = fine_tune_subnets(args, space, frontier, scores, work, timings)
     print('\nseconds:', {k: round(v) for k, v in timings.items()})
     summary['seconds'] = timings
     (work / 'summary.json').write_text(json.dumps(summary, indent=1, default=str))
@@ -219,17 +220,17 @@ def print_headroom(metric: str, per_image: np.ndarray, args):
     fewer_and_more_images(per_image, st['se'], scale, args)
 
 
-def fine_tune_children(args, space, frontier, scores, work: Path, timings: dict) -> list:
+def fine_tune_subnets(args, space, frontier, scores, work: Path, timings: dict) -> list:
     best = frontier[int(np.argmax(scores['top-1']))]
     picks = [best] + [a for a in (space.default_depths, frontier[len(frontier) // 2])
                       if sum(a) == args.budget and a != best][:1]
-    print(f'\nchild fine-tuning: {args.child_epochs} epochs, {args.finetune_config}, test part; '
+    print(f'\nsubnet fine-tuning: {args.subnet_epochs} epochs, {args.finetune_config}, test part; '
           f'allocations {picks} (search best, then the default or the middle of the frontier)')
     rows = []
     start = time.perf_counter()
     for allocation in picks:
-        init = str(work / f'child_{"-".join(map(str, allocation))}.pth')
-        export_child(args.supernet, allocation, init)
+        init = str(work / f'subnet_{"-".join(map(str, allocation))}.pth')
+        extract_subnet_checkpoint(args.supernet, allocation, init)
         top1 = {}
         for kind, checkpoint in (('inherited', init), ('random', None)):
             top1[kind] = []
@@ -238,9 +239,9 @@ def fine_tune_children(args, space, frontier, scores, work: Path, timings: dict)
                 cfg.randomness = dict(seed=seed)
                 cfg.log_level = 'WARNING'
                 with torch.enable_grad():
-                    top1[kind].append(finetune_child(cfg, allocation, checkpoint,
-                                                     str(work / 'children'),
-                                                     epochs=args.child_epochs))
+                    top1[kind].append(finetune_subnet(cfg, allocation, checkpoint,
+                                                     str(work / 'subnets'),
+                                                     epochs=args.subnet_epochs))
                 print(f'  {allocation} {kind:9s} seed {seed}: test top-1 {top1[kind][-1]:.2f}',
                       flush=True)
         gaps = np.array(top1['inherited']) - np.array(top1['random'])
@@ -252,7 +253,7 @@ def fine_tune_children(args, space, frontier, scores, work: Path, timings: dict)
               f'{gaps.mean():+.2f} ± {gaps.std(ddof=1):.2f} (criteria: gap >= 10: '
               f'{"PASS" if gaps.mean() >= 10 else "MISS"}; random <= 75: '
               f'{"PASS" if np.mean(top1["random"]) <= 75 else "MISS"})')
-    timings['child fine-tuning'] = time.perf_counter() - start
+    timings['subnet fine-tuning'] = time.perf_counter() - start
     return rows
 
 

@@ -5,15 +5,15 @@ from scratch for K and for 4K steps.
     python benchmarks/warm_start.py                                  # K = 300, 3 seeds
     python benchmarks/warm_start.py --steps 150 --seeds 0 1 2 3 4
     python benchmarks/warm_start.py --max-depths 2,2,3,2 --standalone 1,1,2,1 --blocks 5 \\
-        --steps 2 --standalone-steps 2 --seeds 0 1 --children 2 --source-train 64 \\
+        --steps 2 --standalone-steps 2 --seeds 0 1 --subnets 2 --source-train 64 \\
         --source-test 32 --batch 8 --recal-images 16            # the reduced form (tests)
 
 Space: the demo's super-network (``resnet_bottleneck_demo``: [8, 10, 36, 14] at 1/8 width, 28 px
 stem). Source: the report's source classes (Fashion-MNIST without the tops,
-``supernet.datasets.SPLIT_SOURCE_CLASSES``), as ``configs/demo/supernet_resnet_fashion_split.py``.
-The stand-alone network is the static child [3, 4, 6, 3] (ResNet-50's depths), trained alone
+``archdata.SPLIT_SOURCE_CLASSES``), as ``configs/demo/supernet_resnet_fashion_split.py``.
+The stand-alone network is the subnet [3, 4, 6, 3] (ResNet-50's depths), trained alone
 on the source; ``init_from(..., fill=--fill)`` copies it into the super-network, with its head.
-Every arm is scored on the same ``--children`` allocations of ``--blocks`` blocks (drawn once):
+Every arm is scored on the same ``--subnets`` allocations of ``--blocks`` blocks (drawn once):
 source test top-1 after re-estimating BatchNorm statistics on training images
 (``common.batchnorm.recalibrate_bn``), mean ± std over seeds.
 
@@ -22,9 +22,9 @@ tops: ``--target-train`` labelled images, ``--target-steps`` steps with depth sa
 head), greedy search (paper 004, Alg. 1) up to ``--blocks`` blocks scored by target top-1 on one
 half of ``--target-held-out`` test-split images (BatchNorm re-estimated on the labelled ones),
 and the pick, with the weights it inherits from the source super-network, fine-tuned on the
-labelled images for ``--child-steps`` steps and tested on the other half (which chose nothing).
+labelled images for ``--subnet-steps`` steps and tested on the other half (which chose nothing).
 
-Goal (issue 23): warm start at K/4 steps at least as good as scratch at K — here, warm at K
+Goal: warm start at K/4 steps at least as good as scratch at K — here, warm at K
 against scratch at 4K (the same ratio). The ratio r this reaches picks the ImageNet recipe's N
 (docs/search.md#the-imagenet-recipe).
 """
@@ -40,8 +40,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from analysis.smallnets import accuracy, load_transfer_data
+from initialize import init_from
 from search import greedy_search, make_budget
-from supernet import build_backbone, get_space, init_from
+from supernet import build_backbone, get_space
 from supernet.spaces import format_allocation, parse_allocation
 
 SPACE = 'resnet_bottleneck_demo'
@@ -79,7 +80,7 @@ def train_steps(model, x, y, steps, seed, lr, batch, sample_depths):
     return model
 
 
-def children_of_size(space, blocks, count, seed=0) -> list:
+def subnets_of_size(space, blocks, count, seed=0) -> list:
     """``count`` distinct allocations of ``blocks`` blocks, drawn uniformly among the space's
     allocations by rejection (deterministic in ``seed``)."""
     rng, found = np.random.default_rng(seed), []
@@ -93,9 +94,9 @@ def children_of_size(space, blocks, count, seed=0) -> list:
     return found
 
 
-def score(model, children, data, recal_images) -> list:
+def score(model, subnets, data, recal_images) -> list:
     scores = []
-    for allocation in children:
+    for allocation in subnets:
         model.backbone.set_allocation(allocation)
         scores.append(accuracy(model, data.source_test_x, data.source_test_y,
                                recalibrate_on=recal_images))
@@ -121,10 +122,10 @@ def greedy_pick_top1(supernet, space, data, args, seed) -> tuple:
         pick = greedy_search(space, make_budget(space, 'blocks', args.blocks, counter=False),
                              evaluate, counter=False, seed=seed).best.allocation
     torch.manual_seed(seed)
-    child = Classifier(supernet.backbone.get_subnet(pick), data.target_classes)
-    train_steps(child, data.target_x, data.target_y, args.child_steps, seed, args.lr, args.batch,
+    subnet = Classifier(supernet.backbone.get_subnet(pick), data.target_classes)
+    train_steps(subnet, data.target_x, data.target_y, args.subnet_steps, seed, args.lr, args.batch,
                 sample_depths=False)
-    return pick, accuracy(child, test_x, test_y, recalibrate_on=data.target_x)
+    return pick, accuracy(subnet, test_x, test_y, recalibrate_on=data.target_x)
 
 
 def benchmark_space(max_depths=None):
@@ -138,8 +139,8 @@ def benchmark_space(max_depths=None):
     return space.replace(name=f'{SPACE}_max{format_allocation(max_depths)}', stages=stages)
 
 
-def run_seed(seed, args, space, data, children) -> tuple:
-    """``(source top-1 of every child per arm, (greedy pick, its target test top-1) per arm)``
+def run_seed(seed, args, space, data, subnets) -> tuple:
+    """``(source top-1 of every subnet per arm, (greedy pick, its target test top-1) per arm)``
     for one seed."""
     recal = data.source_x[:args.recal_images]
     torch.manual_seed(seed)
@@ -159,7 +160,7 @@ def run_seed(seed, args, space, data, children) -> tuple:
         start = time.perf_counter()
         train_steps(supernet, data.source_x, data.source_y, steps, seed, args.lr, args.batch,
                     sample_depths=True)
-        arms[arm] = score(supernet, children, data, recal)
+        arms[arm] = score(supernet, subnets, data, recal)
         trained = time.perf_counter() - start
         picks[arm] = greedy_pick_top1(supernet, space, data, args, seed)
         print(f'  seed {seed} {arm:10s} ({steps} steps, {trained:.0f} s): source top-1 mean '
@@ -178,8 +179,8 @@ def main(argv=None):
                         help="the super-network's (default: the demo space's [8, 10, 36, 14])")
     parser.add_argument('--standalone-steps', type=int, default=1200)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--children', type=int, default=8)
-    parser.add_argument('--blocks', type=int, default=16, help='size of the scored children')
+    parser.add_argument('--subnets', type=int, default=8)
+    parser.add_argument('--blocks', type=int, default=16, help='size of the scored subnets')
     parser.add_argument('--fill', default='identity', choices=('identity', 'repeat'))
     parser.add_argument('--lr', type=float, default=0.05)
     parser.add_argument('--batch', type=int, default=64)
@@ -193,7 +194,7 @@ def main(argv=None):
                         'pick (multiple of 10)')
     parser.add_argument('--target-steps', type=int, default=120,
                         help='steps of the super-network on the target before the search')
-    parser.add_argument('--child-steps', type=int, default=120,
+    parser.add_argument('--subnet-steps', type=int, default=120,
                         help="steps of the greedy pick's fine-tune on the target")
     args = parser.parse_args(argv)
     for name in ('target_train', 'target_held_out'):
@@ -203,14 +204,14 @@ def main(argv=None):
                          f'multiple of {multiple} (the same count from each of the five tops)')
     space = benchmark_space(args.max_depths)
     space.validate(args.standalone)
-    children = children_of_size(space, args.blocks, args.children)
+    subnets = subnets_of_size(space, args.blocks, args.subnets)
     data = load_transfer_data(args.source_train, args.target_train, args.target_held_out, 28,
                               source_test=args.source_test, target='tops')
-    print(f'children of {args.blocks} blocks: {", ".join(map(format_allocation, children))}')
-    runs = [run_seed(seed, args, space, data, children) for seed in args.seeds]
+    print(f'subnets of {args.blocks} blocks: {", ".join(map(format_allocation, subnets))}')
+    runs = [run_seed(seed, args, space, data, subnets) for seed in args.seeds]
     means = {arm: [statistics.mean(arms[arm]) for arms, _ in runs] for arm in runs[0][0]}
     targets = {arm: [picks[arm][1] for _, picks in runs] for arm in runs[0][1]}
-    print(f'source top-1, mean over {len(children)} children of {args.blocks} blocks (BN '
+    print(f'source top-1, mean over {len(subnets)} subnets of {args.blocks} blocks (BN '
           f're-estimated), mean ± std over {len(args.seeds)} seeds; K = {args.steps}:')
     for arm, values in means.items():
         print(f'  {arm:10s} {mean_std(values)}')

@@ -1,7 +1,7 @@
 """BatchNorm statistics: re-estimate them on a network's own activations.
 
 In a super-network the running statistics of a block's BatchNorm mix the activations of every
-sampled depth before it; a child's own statistics differ (SPOS, OFA and Sun et al.'s evaluations
+sampled depth before it; a subnet's own statistics differ (SPOS, OFA and Sun et al.'s evaluations
 recalibrate them). After a weight transfer the statistics belong to the source network. Both
 cases call :func:`recalibrate_bn`; the search's prefix-sharing evaluator drives the same steps
 stage by stage with :func:`begin_recalibration` / :func:`end_recalibration`.

@@ -1,4 +1,5 @@
-"""Distributed runs: the process-group backend a run asks for, checked before any work.
+"""Devices of a run: the process-group backend and the mixed precision it asks for, checked before
+any work.
 
 Pure Python and torch (the tools check their input before importing the engines).
 """
@@ -9,6 +10,7 @@ import argparse
 import torch
 
 DIST_BACKENDS = ('nccl', 'gloo')
+AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}  # --amp's value -> AmpOptimWrapper dtype
 
 
 def add_dist_backend_argument(parser: argparse.ArgumentParser):
@@ -26,8 +28,9 @@ def set_dist_backend(cfg, backend: str | None):
 def check_distributed_device(cfg, launcher: str):
     """A distributed run without CUDA is refused in one line unless gloo was chosen.
 
-    A silent switch to CPU processes turned an 8-GPU job whose driver was too old for the wheel
-    into 8 CPU processes that announced it in one log line; now CPU processes are a choice.
+    A silent switch to CPU processes would turn a GPU job whose driver is too old for the wheel
+    into CPU processes that say so in one log line; CPU processes are a choice instead
+    (docs/install.md, "Distributed runs").
     """
     backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'nccl')
     if backend not in DIST_BACKENDS:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from engine.progress import progress
 from search import kendall_tau
-from supernet.engine.progress import progress
 
 from .render import allocation, epochs, figure, num, provenance, save, table
 from .searches import percent
@@ -50,7 +50,7 @@ def compute(ctx, report: dict) -> dict:
     roles = pick(first, space.default_depths, search['budget'], ctx.settings.architecture_count,
                  ctx.seed)
     rows = []
-    for depths in progress(roles, 'architecture: fine-tune children'):
+    for depths in progress(roles, 'architecture: fine-tune subnets'):
         with torch.no_grad():
             source = percent(ctx.source_evaluator(depths))
         top1, loglik = both[depths]
@@ -64,7 +64,7 @@ def compute(ctx, report: dict) -> dict:
         value = kendall_tau([r[key] for r in rows], [r['target_top1'] for r in rows])
         return None if np.isnan(value) else round(value, 2)
 
-    return dict(size=search['budget'], epochs=ctx.settings.child_epochs, rows=rows,
+    return dict(size=search['budget'], epochs=ctx.settings.subnet_epochs, rows=rows,
                 tau_source_target=tau('source_top1'), tau_search_target=tau('search_top1'),
                 tau_loglik_target=tau('search_loglik'), metric=search['metric'],
                 tau_step=round(4 / (len(rows) * (len(rows) - 1)), 2),  # one swapped pair

@@ -1,6 +1,6 @@
 """What the report's sections share: settings, seeds, folders, the demo configs with the report's
 overrides, the source super-network, per target seed the target-fine-tuned super-network with
-its evaluators (search part, rescore part), and child fine-tunes (each run once, whichever
+its evaluators (search part, rescore part), and subnet fine-tunes (each run once, whichever
 section asks first).
 """
 from __future__ import annotations
@@ -15,14 +15,14 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from common.checkpoint import atomic_write_text, load_checkpoint_safely
-from supernet.datasets import (
+from archdata import (
     FASHION_MNIST_CLASSES,
     TOPS_CLASSES,
     prepare_split_source,
     prepare_tops_target,
 )
-from supernet.engine.launch import build_runner, set_iterations, summarize_validation
+from common.checkpoint import atomic_write_text, load_checkpoint_safely
+from engine.launch import build_runner, set_iterations, summarize_validation
 from supernet.spaces import format_allocation, get_space
 
 from .parallel import Beside
@@ -31,14 +31,14 @@ from .settings import Settings
 CONFIGS = {  # under the configs folder of a clone (tools/report.py passes it)
     'supernet': 'demo/supernet_resnet_fashion_split.py',  # source: Fashion-MNIST, no tops
     'search': 'demo/search_tops.py',                      # target super-network + search
-    'finetune': 'demo/finetune_child_tops.py',            # target child fine-tuning
-    'source_finetune': 'demo/finetune_child_fashion_split.py',  # a child on the source (Sec. 3.4)
-    'alone': 'demo/train_child_fashion_split.py',          # a child trained alone on the source
+    'finetune': 'demo/finetune_subnet_tops.py',            # target subnet fine-tuning
+    'source_finetune': 'demo/finetune_subnet_fashion_split.py',  # a subnet on the source (Sec. 3.4)
+    'alone': 'demo/train_subnet_fashion_split.py',          # a subnet trained alone on the source
 }
 SOURCE_CONFIGS = ('supernet', 'source_finetune', 'alone')
-# How a child fine-tuned on the target starts: the weights cut from the source super-network,
+# How a subnet fine-tuned on the target starts: the weights cut from the source super-network,
 # random ones, the cut ones fine-tuned on the source first (paper 004, Sec. 3.4), or those of
-# the child trained alone on the source (the usual pretrained network).
+# the subnet trained alone on the source (the usual pretrained network).
 INITS = ('inherited', 'scratch', 'source', 'alone')
 SPACE = 'resnet_bottleneck_demo'
 
@@ -86,7 +86,7 @@ class ReportContext:
         self.supernet_info: dict = {}
         # what a resumed run (tools/report.py --resume) took from the stopped one
         self.reused = dict(supernet=False, target_finetuning=0, search_evaluations=0,
-                           child_finetunes=0, source_models=0)
+                           subnet_finetunes=0, source_models=0)
         self._written: set = set(written)  # result files this run wrote or has counted
         self._targets: dict = {}  # target seed -> TargetRun
         # target seed -> {allocation: (search top-1, search log-likelihood)}, set by section 2
@@ -173,7 +173,7 @@ class ReportContext:
 
     def _source_overrides(self, cfg: Config, name: str):
         """The source's images and the super-network's batch; the super-network's iterations,
-        its schedule stretched to them (a child's are set by :meth:`source_model`)."""
+        its schedule stretched to them (a subnet's are set by :meth:`source_model`)."""
         s = self.settings
         for loader in ('train_dataloader', 'val_dataloader'):
             cfg[loader].dataset.data_root = str(self.source_root)
@@ -242,8 +242,8 @@ class ReportContext:
         """The super-network's start with ``settings.warm_start``: the default allocation
         trained alone on the source (the headline's start iii, a user's pretrained network),
         copied into the super-network with its head, the blocks it lacks filled by ``identity``
-        (issue 23's ``init_from``); written once."""
-        from supernet import init_from
+        (``supernet.init_from``); written once."""
+        from initialize import init_from
         path = self.work_dir / 'supernet_warm_start.pth'
         if not path.exists():
             alone = self.source_model(self.default, 'alone')['checkpoint']
@@ -256,8 +256,8 @@ class ReportContext:
         with depth sampling as ``tools/greedy_search.py`` does, and its evaluators: BatchNorm
         recalibration on training batches, then the search metric on the 'search' part
         (``search``) or on the 'rescore' part (``rescore``: data that chose nothing)."""
-        from search.engine import classification_evaluator
-        from search.pipeline import finetune_supernet
+        from engine.evaluators import classification_evaluator
+        from engine.pipeline import finetune_supernet
         from search.plan import set_supernet_checkpoint
         seed = self.seed if seed is None else seed
         if seed in self._targets:
@@ -286,31 +286,31 @@ class ReportContext:
 
     @cached_property
     def source_evaluator(self):
-        """Top-1 of a source super-network child on the source's held-out split, after
+        """Top-1 of a source super-network subnet on the source's held-out split, after
         BatchNorm recalibration on source training batches (the x axis of paper Fig. 1)."""
-        from search.engine import evaluator_from_config
+        from engine.evaluators import evaluator_from_config
         cfg = self.config('supernet', 'source_eval')
         cfg.search_cfg = dict(evaluator=dict(type='classification',
                                              num_recal_batches=self.settings.source_recal_batches))
         return evaluator_from_config(cfg, self.supernet, work_dir=cfg.work_dir)
 
-    # --------------------------------------------------------------- children on the source
-    def inherited_child(self, allocation) -> str:
-        """The child checkpoint of ``allocation`` cut from the source super-network (whole
+    # --------------------------------------------------------------- subnets on the source
+    def inherited_subnet(self, allocation) -> str:
+        """The subnet checkpoint of ``allocation`` cut from the source super-network (whole
         classifier: backbone and source head), written once."""
-        from supernet.export import export_child
-        path = self.work_dir / 'children' / f'child_{format_allocation(allocation)}.pth'
+        from supernet.extract import extract_subnet_checkpoint
+        path = self.work_dir / 'subnets' / f'subnet_{format_allocation(allocation)}.pth'
         if not path.exists():
-            export_child(self.supernet, tuple(allocation), path)
+            extract_subnet_checkpoint(self.supernet, tuple(allocation), path)
         return str(path)
 
     def source_model(self, allocation, kind: str) -> dict:
-        """The child of ``allocation`` trained on the source, once per run (``work_dir/source``):
+        """The subnet of ``allocation`` trained on the source, once per run (``work_dir/source``):
         ``'finetuned'``, its inherited weights fine-tuned there (paper 004, Sec. 3.4;
         ``settings.source_finetune_iters``), or ``'alone'``, from random init with the
         super-network's recipe and as many images (``supernet_iters`` of ``supernet_batch``).
         Returns its ``checkpoint``, held-out source ``top1`` (%) and ``seconds``."""
-        from search.engine import train_child
+        from engine.training import train_subnet
         s, name = self.settings, format_allocation(allocation)
         saved = self.work_dir / 'source' / f'{name}_{kind}.json'
         result = self._kept(saved, 'source_models')
@@ -318,22 +318,22 @@ class ReportContext:
             config, iterations = {'finetuned': ('source_finetune', s.source_finetune_iters),
                                   'alone': ('alone', s.supernet_iters)}[kind]
             # only a fine-tune needs the super-network (a warm start trains 'alone' before it)
-            load_from = self.inherited_child(allocation) if kind == 'finetuned' else None
+            load_from = self.inherited_subnet(allocation) if kind == 'finetuned' else None
             cfg = self.config(config, f'source/{name}_{kind}',
                               desc=f'{name} on the source ({kind})')
             start = time.perf_counter()
             with torch.enable_grad():
-                trained = train_child(cfg, allocation, cfg.work_dir, load_from, iterations)
+                trained = train_subnet(cfg, allocation, cfg.work_dir, load_from, iterations)
             result = dict(  # the checkpoint relative to work_dir: a copied folder resumes too
                 checkpoint=f'source/{name}_{kind}/{Path(trained["checkpoint"]).name}',
                 top1=round(trained['top1'], 2), seconds=round(time.perf_counter() - start, 1))
             self._keep(saved, result)
         return dict(result, checkpoint=str(self.work_dir / result['checkpoint']))
 
-    # ------------------------------------------------------------------- child fine-tuning
+    # ------------------------------------------------------------------- subnet fine-tuning
     def finetune_curve(self, allocation, init: str = 'inherited',
                        seed: int | None = None) -> list:
-        """Target test top-1 (%) after every epoch of fine-tuning the child of ``allocation``
+        """Target test top-1 (%) after every epoch of fine-tuning the subnet of ``allocation``
         from ``init`` (:data:`INITS`) on the target drawn with ``seed`` (default: the first).
         Runs once per (allocation, init, seed) and run, kept in ``work_dir/curves``; same data,
         schedule and seed for all."""
@@ -341,13 +341,13 @@ class ReportContext:
 
     def finetuned_top1(self, allocation, seed: int | None = None,
                        init: str = 'inherited') -> float:
-        """Target test top-1 (%) of the child of ``allocation`` fine-tuned from ``init``
+        """Target test top-1 (%) of the subnet of ``allocation`` fine-tuned from ``init``
         (:data:`INITS`) on the target drawn with ``seed``, tested once at the end (the 'test'
         part)."""
         return self._finetuned(allocation, init, seed, curve=False)
 
     def _finetuned(self, allocation, init: str, seed, curve: bool):
-        from search.engine import finetune_child, finetune_child_curve
+        from engine.training import finetune_subnet, finetune_subnet_curve
         if init not in INITS:
             raise ValueError(f'init={init!r}: one of {", ".join(INITS)}')
         seed = self.seed if seed is None else seed
@@ -357,19 +357,19 @@ class ReportContext:
             f'{"" if curve else "_final"}.json'
         if not (curve or saved.exists()) and saved.with_name(f'{name}_{init}.json').exists():
             # the same run, tested after every epoch too: its last test is this one (same
-            # data, schedule and seed; the full report's three such pairs were equal)
+            # data, schedule and seed)
             return self._finetuned(allocation, init, seed, curve=True)[-1]
-        kept = self._kept(saved, 'child_finetunes')
+        kept = self._kept(saved, 'subnet_finetunes')
         if kept is not None:
             return kept
-        start = {'inherited': lambda: self.inherited_child(allocation), 'scratch': lambda: None,
+        start = {'inherited': lambda: self.inherited_subnet(allocation), 'scratch': lambda: None,
                  'source': lambda: self.source_model(allocation, 'finetuned')['checkpoint'],
                  'alone': lambda: self.source_model(allocation, 'alone')['checkpoint']}[init]()
         cfg = self.config('finetune', f'finetune/seed{seed}/{name}_{init}', seed=seed,
                           desc=f'fine-tune {name} ({init}, seed {seed})')
-        run = finetune_child_curve if curve else finetune_child
+        run = finetune_subnet_curve if curve else finetune_subnet
         with torch.enable_grad():
-            result = run(cfg, allocation, start, cfg.work_dir, epochs=self.settings.child_epochs)
+            result = run(cfg, allocation, start, cfg.work_dir, epochs=self.settings.subnet_epochs)
         result = [round(top1, 2) for top1 in result] if curve else round(result, 2)
         self._keep(saved, result)
         return result

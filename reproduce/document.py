@@ -13,7 +13,7 @@ import torch
 
 from common.checkpoint import atomic_write_text
 from common.lock import WorkDirLock
-from supernet.engine.progress import progress
+from engine.progress import progress
 
 from . import architecture, headline, hetero, inheritance, receptive_field, searches, trajectory
 from .context import SPACE, ReportContext
@@ -47,7 +47,7 @@ def run_report(settings: Settings, out_dir, seed: int = 0, supernet=None, data_r
         command: the command line recorded with every section.
         resume: keep ``out_dir/work`` from an earlier run with the same settings and seed (one
             that was stopped) and reuse what it finished: the super-network trained there, the
-            target fine-tuning, the search log's evaluations and the child fine-tunes.
+            target fine-tuning, the search log's evaluations and the subnet fine-tunes.
         config_dir: the repository's ``configs/`` folder (the demo configs are read from it).
         processes: 2 runs the transfer section and the last target seed's searches in a second
             process (:mod:`~reproduce.parallel`), 1 runs everything in this one; the results
@@ -137,7 +137,7 @@ def claims(report: dict) -> list:
         return plus_minus(summary[method]['test']['mean'], summary[method]['test']['std'])
 
     return [
-        ['0', 'the searched child beats the default allocation (paper Tables 1, 3)',
+        ['0', 'the searched subnet beats the default allocation (paper Tables 1, 3)',
          headline_claim],
         ['1', 'the best source network is not the best target network',
          f'best on source {allocation(arch["best_source"])}, best on target '
@@ -167,7 +167,7 @@ def _header(report: dict) -> str:
     parts = settings['target_per_class']
     if supernet.get('trained_here'):
         source = (f'trained here for {supernet["iterations"]} iterations in '
-                  f'{num(supernet["seconds"], 1)} s (held-out top-1: deepest child '
+                  f'{num(supernet["seconds"], 1)} s (held-out top-1: deepest subnet '
                   f'{num(supernet["max_top1"])}%, shallowest {num(supernet["min_top1"])}%)')
     else:
         source = f'reused from `{supernet["checkpoint"]}`'

@@ -1,15 +1,15 @@
-"""The headline: is the searched child better than the default allocation a user would otherwise
+"""The headline: is the searched subnet better than the default allocation a user would otherwise
 fine-tune (paper 004, Tables 1 and 3: [1, 3, 7, 5] and [1, 6, 6, 3] against ResNet-50's
 [3, 4, 6, 3])?
 
 Per target seed, at C blocks: greedy's pick and the exhaustive search's (section 2) and the
 default allocation (ResNet-50's (3, 4, 6, 3) at C = 16; at another C its proportions rounded to
-C), each fine-tuned on the target with one recipe (``configs/demo/finetune_child_tops.py``) from
+C), each fine-tuned on the target with one recipe (``configs/demo/finetune_subnet_tops.py``) from
 
 (i) the weights it inherits from the source super-network,
 (ii) those weights fine-tuned on the source first (paper 004, Sec. 3.4; ``source_step``), and,
      for the default only,
-(iii) the child trained alone on the source with as many images as the super-network saw (the
+(iii) the subnet trained alone on the source with as many images as the super-network saw (the
       pretrained ResNet-50 a user would otherwise start from).
 
 Test top-1 mean ± std over the target seeds, paired per-seed differences with their standard
@@ -27,14 +27,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from supernet.engine.progress import progress
+from engine.progress import progress
 
 from .context import ReportContext
 from .render import allocation, epochs, figure, num, plus_minus, provenance, save, table
 from .searches import mean_std, paired_difference, percent
 
 KEY = 'headline'
-TITLE = 'Headline: the searched child vs the default allocation'
+TITLE = 'Headline: the searched subnet vs the default allocation'
 FIGURE = 'headline.png'
 ROLES = ('greedy', 'default', 'exhaustive')
 ROLE_NAMES = {'greedy': "greedy's pick", 'default': 'default', 'exhaustive': 'exhaustive pick'}
@@ -129,7 +129,7 @@ def compute(ctx, report: dict) -> dict:
         + [(depths, 'alone') for depths in [default] + chosen]))
     iterations = {'finetuned': s.source_finetune_iters, 'alone': s.supernet_iters}
     _split(ctx, [('source_model', depths, kind) for depths, kind in models],
-           [iterations[kind] for _, kind in models], 'headline: children on the source')
+           [iterations[kind] for _, kind in models], 'headline: subnets on the source')
     # one fine-tune where two roles picked the same allocation
     finetunes = list(dict.fromkeys(('finetuned_top1', depths, seed, start)
                                    for seed, _, depths, start in runs))
@@ -153,7 +153,7 @@ def compute(ctx, report: dict) -> dict:
                 a[0] != 'default' and b[0] == 'default'), **paired))
     resolution = [c['se'] for c in comparisons if c['searched_vs_default']]
     return dict(budget=search['budget'], default=list(default), seeds=seeds,
-                epochs=s.child_epochs, source_step=s.source_step,
+                epochs=s.subnet_epochs, source_step=s.source_step,
                 source_finetune_iters=s.source_finetune_iters, alone_iters=s.supernet_iters,
                 alone_batch=s.supernet_batch, rows=rows, summary=summary,
                 comparisons=comparisons, quality=_quality(ctx, chosen),
@@ -245,9 +245,9 @@ def markdown(data: dict) -> str:
     quality = [[allocation(r['allocation']), num(r['inherited']), num(r['alone']),
                 num(r['gap'], sign=True)] for r in data['quality']['rows']]
     # no section number in the prose: every decimal in the markdown is one of the JSON's
-    source = (f'(ii) fine-tunes the inherited child on the source for '
+    source = (f'(ii) fine-tunes the inherited subnet on the source for '
               f'{data["source_finetune_iters"]} iterations first (the paper\'s weight-transfer '
-              'step, `configs/demo/finetune_child_fashion_split.py`); ' if data['source_step']
+              'step, `configs/demo/finetune_subnet_fashion_split.py`); ' if data['source_step']
               else '(ii), the paper\'s weight-transfer step on the source, is off in this run; ')
     return '\n\n'.join([
         f'![{TITLE}]({FIGURE})',
@@ -258,9 +258,9 @@ def markdown(data: dict) -> str:
         f'from the source super-network; {source}(iii) from the default trained alone on the '
         f'source from random init with the super-network\'s recipe and images '
         f'({data["alone_iters"]} iterations of {data["alone_batch"]}, '
-        '`configs/demo/train_child_fashion_split.py`). Test top-1 mean ± std over '
+        '`configs/demo/train_subnet_fashion_split.py`). Test top-1 mean ± std over '
         f'{len(data["seeds"])} target seeds; the allocations are each seed\'s.',
-        table(['child, weights before the target', 'allocation per seed', 'test top-1 (%)'],
+        table(['subnet, weights before the target', 'allocation per seed', 'test top-1 (%)'],
               main),
         'Paired differences (same target seed, same fine-tuning; mean ± standard error, within '
         'one SE is a tie):',

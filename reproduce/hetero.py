@@ -1,8 +1,8 @@
 """Section 4: heterogeneous weight transfer (HMT, DPIAT, TLI) against random init and against
-pretraining the target itself.
+pretraining the target itself; the study ``benchmarks/transfer_effectiveness.py`` runs too.
 
 The class split the search uses (:data:`TARGET`, ``analysis.smallnets.load_transfer_data``):
-sources (small super-network children of other families, depths and widths) are trained on the
+sources (small super-network subnets of other families, depths and widths) are trained on the
 five Fashion-MNIST classes that are not tops; each target is initialised from its source by
 every method (the head excepted: other labels) and fine-tuned on the five tops with few labels
 (``transfer_target_images`` in all, a fifth per class), next to the same target from the same
@@ -15,12 +15,12 @@ tensors the method wrote (coverage), the seconds the transfer took, DPIAT's effe
 random top-1) and the share of it a transfer recovers, (transfer - random) / (pretrained -
 random).
 
-As ``benchmarks/transfer_effectiveness.py`` does: the data are drawn, and the sources and
-references trained, once (the report's seed); each target seed (``settings.transfer_seeds``)
-draws the targets' random init and data order anew. A pair's ratio and share are computed on
-its top-1 averaged over those seeds, with the standard deviation of the per-seed values beside.
-The section needs no super-network, so the report runs it in its second process
-(:mod:`~reproduce.parallel`), and keeps its result for ``--resume``.
+The data are drawn, and the sources and references trained, once (the report's seed); each
+target seed (``settings.transfer_seeds``) draws the targets' random init and data order anew
+(:func:`fine_tune_pairs`). A pair's ratio and share are computed on its top-1 averaged over
+those seeds, with the standard deviation of the per-seed values beside (:func:`pair_figures`,
+:func:`method_summary`). The section needs no super-network, so the report runs it in its
+second process (:mod:`~reproduce.parallel`), and keeps its result for ``--resume``.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ from analysis.smallnets import (
     with_pretrained_backbone,
 )
 from common.checkpoint import atomic_write_text
-from supernet.engine.progress import progress
+from engine.progress import progress
 from transfer import METHODS, similarity
 
 from .render import epochs, figure, num, plus_minus, provenance, save, table
@@ -54,9 +54,9 @@ from .render import epochs, figure, num, plus_minus, provenance, save, table
 KEY = 'transfer'
 TITLE = '4. Heterogeneous transfer: HMT, DPIAT, TLI vs random init'
 FIGURE = 'transfer.png'
-LR, BATCH, SOURCE_BATCH = 1e-3, 32, 64  # Adam, as benchmarks/transfer_effectiveness.py
-# The class split, where pretraining on the source is worth several points (the digits target
-# saturates: random init reaches 96-98 % there, so no init could show anything).
+LR, BATCH, SOURCE_BATCH = 1e-3, 32, 64  # Adam; the batch of the target, of the source
+# The class split, where pretraining on the source is worth several points (on the digits
+# random init alone nearly saturates, so no init could show anything).
 TARGET = 'tops'
 METHOD_ORDER = sorted(METHODS)
 COLORS = {'random': 'k', 'pretrained': '0.45', 'dpiat': 'C0', 'hmt': 'C1', 'tli': 'C2'}
@@ -102,6 +102,55 @@ def measure(settings, seed: int) -> dict:
     data = load_transfer_data(s.transfer_source_images, s.transfer_target_images,
                               s.transfer_test_images, s.transfer_size, seed=seed, target=TARGET)
     target_seeds = [seed + i for i in range(s.transfer_seeds)]
+    run = fine_tune_pairs(data, s.transfer_pairs, target_seeds, seed, s.transfer_epochs,
+                          s.transfer_evaluate_every, s.transfer_source_epochs)
+    pairs = [pair_figures(run, source, target) for source, target in s.transfer_pairs]
+    gaps = {p['target']: p['pretrained']['gap'] for p in pairs}
+    gap_std = {p['target']: p['pretrained']['gap_std'] for p in pairs}
+    summary = {method: method_summary(pairs, method, target_seeds) for method in METHOD_ORDER}
+    # 1 / random top-1 is the most any init could reach: a target that random init already
+    # trains to 98% caps every method's ratio at 1.02.
+    ceilings = [p['random']['ceiling'] for p in pairs]
+    mean_ceiling = round(float(np.mean(ceilings)), 2) if None not in ceilings else None
+    return dict(epochs=s.transfer_epochs, size=s.transfer_size, mean_ceiling=mean_ceiling,
+                tested_epochs=evaluated_epochs(s.transfer_epochs, s.transfer_evaluate_every),
+                target=TARGET, labels_per_class=len(data.target_x) // data.target_classes,
+                source_images=len(data.source_x), source_epochs=s.transfer_source_epochs,
+                target_images=len(data.target_x), test_images=len(data.target_test_x),
+                target_seeds=target_seeds, sources=run['sources'],
+                references=run['references'], gaps=gaps, gap_std=gap_std,
+                min_gap=min(gaps.values()), share_goal=SHARE_GOAL, gap_goal=GAP_GOAL,
+                pairs=pairs, summary=summary, methods=METHOD_ORDER,
+                part_seconds=run['part_seconds'],
+                best_method=max(METHOD_ORDER, key=lambda m: summary[m]['mean_ratio']))
+
+
+def fine_tune_pairs(data, pairs, target_seeds, seed: int, epochs: int, evaluate_every: int,
+                    source_epochs: int, targets=(), adapt_epochs: int = 0, lr: float = LR,
+                    batch: int = BATCH) -> dict:
+    """The study's training: every source of ``pairs`` and the pretrained reference of every
+    target trained on the source data (``seed``); then per target seed (its random init and
+    data order), each target fine-tuned ``epochs`` on the target from random init, from its
+    reference and, for every pair and method, transferred from the pair's source.
+
+    Args:
+        data: :class:`~analysis.smallnets.TransferData`.
+        pairs: ``(source, target)``, names of ``SOURCE_NETS`` and ``TARGET_NETS``.
+        targets: more targets, fine-tuned from random init and their reference only (the
+            pretraining gap alone, no transfer).
+        adapt_epochs: DPIAT's own protocol: each source fine-tuned this many epochs on the
+            target's training images first, then transferred head and all (its head knows
+            the target's labels); 0: the head is not transferred.
+
+    Returns:
+        ``sources`` and ``references`` (source test top-1, %), ``adapted`` (target test top-1 of
+        each adapted source, %), ``baselines`` (target seed -> target -> ``random`` and
+        ``pretrained`` curves), ``runs`` (target seed -> (source, target, method) -> ``curve``,
+        ``coverage``, ``seconds`` of the transfer), ``similarity`` ((source, target) -> DPIAT
+        similarity) and ``part_seconds``. A curve is the target test top-1 (%) after each
+        epoch ``evaluated_epochs(epochs, evaluate_every)`` lists, with BatchNorm statistics
+        re-estimated on the target's training images.
+    """
     part_seconds, clock = {}, time.perf_counter()
 
     def lap(part):
@@ -112,69 +161,65 @@ def measure(settings, seed: int) -> dict:
     def top1(model, x, y, recalibrate_on=None) -> float:
         return round(100 * accuracy(model, x, y, recalibrate_on=recalibrate_on), 2)
 
+    def on_target(model) -> float:
+        return top1(model, data.target_test_x, data.target_test_y, recalibrate_on=data.target_x)
+
     def fine_tune(model, target_seed) -> list:
-        return train_classifier(model, data.target_x, data.target_y, s.transfer_epochs,
-                                target_seed, LR, BATCH,
-                                lambda m: top1(m, data.target_test_x, data.target_test_y,
-                                                 recalibrate_on=data.target_x),
-                                s.transfer_evaluate_every)
+        return train_classifier(model, data.target_x, data.target_y, epochs, target_seed, lr,
+                                batch, on_target, evaluate_every)
 
     def target_init(name, target_seed):
         torch.manual_seed(target_seed)  # the same random init for every source and method
         return Classifier(*TARGET_NETS[name], num_classes=data.target_classes)
 
     def pretrain(spec):  # the sources and the pretrained references alike
-        return train_source(spec, data, s.transfer_source_epochs, seed, LR, SOURCE_BATCH)
+        return train_source(spec, data, source_epochs, seed, lr, SOURCE_BATCH)
 
     sources = {name: pretrain(SOURCE_NETS[name]) for name in progress(
-        dict.fromkeys(src for src, _ in s.transfer_pairs), 'transfer: sources')}
+        dict.fromkeys(src for src, _ in pairs), 'transfer: sources')}
     source_top1 = {name: top1(m, data.source_test_x, data.source_test_y)
                    for name, m in sources.items()}
+    adapted = {}
+    for name, model in sources.items() if adapt_epochs else ():
+        train_classifier(model, data.target_x, data.target_y, adapt_epochs, seed, lr, batch)
+        adapted[name] = on_target(model.eval())
+    exclude = () if adapt_epochs else 'head.*'
     lap('sources')
     references = {name: pretrain(TARGET_NETS[name]) for name in progress(
-        dict.fromkeys(target for _, target in s.transfer_pairs), 'transfer: pretrained targets')}
+        dict.fromkeys([target for _, target in pairs] + list(targets)),
+        'transfer: pretrained targets')}
     reference_top1 = {name: top1(m, data.source_test_x, data.source_test_y)
                       for name, m in references.items()}
     lap('references')
 
-    # per target seed: target -> {'random': curve, 'pretrained': curve}; pair -> method -> run
-    baselines = {t: {} for t in target_seeds}
+    baselines = {t: {} for t in target_seeds}  # target seed -> target -> the two curves
     runs = {t: {} for t in target_seeds}
-    jobs = [(t, pair) for t in target_seeds for pair in s.transfer_pairs]
-    for target_seed, (source, target) in progress(jobs, 'transfer: seeds x pairs'):
+
+    def baseline(target_seed, target):
         if target not in baselines[target_seed]:
             baselines[target_seed][target] = dict(
                 random=fine_tune(target_init(target, target_seed), target_seed),
                 pretrained=fine_tune(with_pretrained_backbone(target_init(target, target_seed),
                                                               references[target]), target_seed))
+
+    jobs = [(t, pair) for t in target_seeds for pair in pairs]
+    for target_seed, (source, target) in progress(jobs, 'transfer: seeds x pairs'):
+        baseline(target_seed, target)
         for method in METHOD_ORDER:
             model = target_init(target, target_seed)
-            transfer_report, seconds = timed_transfer(sources[source], model, method)
+            transfer_report, seconds = timed_transfer(sources[source], model, method, exclude)
             runs[target_seed][source, target, method] = dict(
                 curve=fine_tune(model, target_seed), coverage=transfer_report.coverage,
                 seconds=seconds)
+    gap_only = [(t, target) for t in target_seeds for target in targets]
+    for target_seed, target in progress(gap_only, 'transfer: seeds x targets') if targets else ():
+        baseline(target_seed, target)
     lap('fine_tunes')
-
-    pairs = [_pair(source, target, target_seeds, baselines, runs,
-                   similarity(sources[source], target_init(target, seed)))
-             for source, target in s.transfer_pairs]
-    gaps = {p['target']: p['pretrained']['gap'] for p in pairs}
-    gap_std = {p['target']: p['pretrained']['gap_std'] for p in pairs}
-    summary = {method: _summary(pairs, method, target_seeds) for method in METHOD_ORDER}
-    # 1 / random top-1 is the most any init could reach: a target that random init already
-    # trains to 98% caps every method's ratio at 1.02.
-    ceilings = [p['random']['ceiling'] for p in pairs]
-    mean_ceiling = round(float(np.mean(ceilings)), 2) if None not in ceilings else None
-    return dict(epochs=s.transfer_epochs, size=s.transfer_size, mean_ceiling=mean_ceiling,
-                tested_epochs=evaluated_epochs(s.transfer_epochs, s.transfer_evaluate_every),
-                target=TARGET, labels_per_class=len(data.target_x) // data.target_classes,
-                source_images=len(data.source_x), source_epochs=s.transfer_source_epochs,
-                target_images=len(data.target_x), test_images=len(data.target_test_x),
-                target_seeds=target_seeds, sources=source_top1, references=reference_top1,
-                gaps=gaps, gap_std=gap_std, min_gap=min(gaps.values()),
-                share_goal=SHARE_GOAL, gap_goal=GAP_GOAL, pairs=pairs, summary=summary,
-                methods=METHOD_ORDER, part_seconds=part_seconds,
-                best_method=max(METHOD_ORDER, key=lambda m: summary[m]['mean_ratio']))
+    similarities = {(source, target): similarity(sources[source], target_init(target, seed))
+                    for source, target in pairs}
+    return dict(sources=source_top1, references=reference_top1, adapted=adapted,
+                baselines=baselines, runs=runs, similarity=similarities,
+                part_seconds=part_seconds)
 
 
 def _mean_curve(curves) -> list:
@@ -186,9 +231,13 @@ def _std(values) -> float | None:
     return round(float(np.std(values, ddof=1)), 2) if len(values) > 1 else None
 
 
-def _pair(source, target, target_seeds, baselines, runs, pair_similarity) -> dict:
-    """One pair over the target seeds: mean curves, and ratio and share on the mean top-1 (as
-    printed, two decimals), each with the standard deviation of its per-seed values."""
+def pair_figures(run: dict, source: str, target: str) -> dict:
+    """One pair of :func:`fine_tune_pairs`'s ``run`` over its target seeds: mean curves, and
+    ratio and share on the mean top-1 (as printed, two decimals), each with the standard
+    deviation of its per-seed values."""
+    baselines, runs = run['baselines'], run['runs']
+    target_seeds = list(baselines)
+
     def curves(key):
         return [baselines[t][target][key] for t in target_seeds]
 
@@ -209,7 +258,8 @@ def _pair(source, target, target_seeds, baselines, runs, pair_similarity) -> dic
                             in zip(finals, random_finals, pretrained_finals)]),
             coverage=round(100 * float(np.mean([r['coverage'] for r in mine])), 1),
             seconds=round(float(np.mean([r['seconds'] for r in mine])), 2))
-    return dict(source=source, target=target, similarity=round(pair_similarity, 2),
+    return dict(source=source, target=target,
+                similarity=round(run['similarity'][source, target], 2),
                 random=dict(curve=random, top1=random[-1], top1_std=_std(random_finals),
                             per_seed=random_finals,
                             ceiling=round(100 / random[-1], 2) if random[-1] else None),
@@ -230,7 +280,7 @@ def _share_stats(shares) -> dict:
                 pairs_below_0=sum(v < 0 for v in shares))
 
 
-def _summary(pairs, method, target_seeds) -> dict:
+def method_summary(pairs, method, target_seeds) -> dict:
     """Over the pairs: ratios, shares (all pairs, and the pairs whose gap reaches the goal's),
     each seed's mean share over the pairs (mean and std over the seeds), coverage, seconds."""
     mine = [p['methods'][method] for p in pairs]
@@ -350,7 +400,7 @@ def markdown(data: dict) -> str:
             f'pretraining gain: (transfer − random) / (pretrained − random) top-1 after '
             f'{epochs(n)}: 1 is as good as pretraining the target itself on the source, 0 no '
             f'better than random init (n/a where pretraining gained nothing). Pretraining gap '
-            f'(pretrained − random top-1, points) per target: {gaps}; issue 15 asks for a mean '
+            f'(pretrained − random top-1, points) per target: {gaps}; the goal is a mean '
             f'share ≥ {num(data["share_goal"], 1)} for DPIAT and TLI, no pair below 0, where '
             f'the gap is ≥ {data["gap_goal"]} points (the summary\'s "gap ≥ '
             f'{data["gap_goal"]}" columns).')

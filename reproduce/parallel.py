@@ -2,8 +2,9 @@
 (the transfer section; the last target seed's searches once the super-network exists) runs
 beside it, on the machine's second core.
 
-The report trains and scores on one torch thread per process (two intra-op threads on this
-2-core machine were 10-50x slower), so a second process is how the second core earns its keep.
+The report trains and scores on one torch thread per process (intra-op threads competing for
+shared cores slow it down; docs/report.md), so a second process is how the second core earns its
+keep.
 ``concurrent.futures`` rather than ``multiprocessing.Pool``: a worker that dies (out of memory,
 a signal) raises ``BrokenProcessPool`` in the main process instead of leaving it waiting.
 """

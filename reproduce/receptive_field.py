@@ -13,8 +13,8 @@ from analysis.erf import (
     erf_stats,
     plot_erfs,
 )
+from engine.progress import progress
 from supernet import get_space
-from supernet.engine.progress import progress
 
 from .context import SPACE
 from .render import allocation, num, provenance, table

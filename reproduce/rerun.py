@@ -16,6 +16,8 @@ from .searches import paired_difference
 from .settings import FULL, REDUCED
 
 PARTS = {'rescore_top1': 'rescore part', 'test_top1': 'test top-1'}
+# keys of report.json renamed since earlier runs wrote them (old name -> new)
+RENAMED_SETTINGS = {'child_epochs': 'subnet_epochs', 'child_finetunes': 'subnet_finetunes'}
 
 
 def load(path) -> dict:
@@ -61,7 +63,7 @@ def settings_of(report: dict) -> dict:
     """A run's settings as its JSON holds them; a setting added since the run takes its mode's
     value today (settings are added with the default that keeps what runs did before them, e.g.
     ``warm_start=False``)."""
-    saved = report['meta']['settings']
+    saved = {RENAMED_SETTINGS.get(k, k): v for k, v in report['meta']['settings'].items()}
     today = (FULL if saved.get('mode') == 'full' else REDUCED).to_dict()
     return {**json.loads(json.dumps(today)), **saved}  # through JSON: tuples read as lists
 

@@ -6,7 +6,8 @@ baselines' seed): every allocation of C blocks is scored once on the 'search' pa
 exhaustive search, with per-image records for the headroom figures), the scores go into the
 seed's search log, and every method searches through that log, so an allocation has one score
 whichever method asks. Random and evolution get as many evaluations as greedy (k = 1); evolution
-also as many as beam 2. Each method's pick is then
+also as many as beam 2 (:func:`search_every_way`, which ``benchmarks/greedy_vs_exhaustive.py``
+runs on the digits demo too). Each method's pick is then
 
 * re-scored on the 'rescore' part with the same fine-tuned super-network (top-1 and
   log-likelihood), and
@@ -19,10 +20,14 @@ candidates of the final size (the winner's curse).
 """
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from common.checkpoint import atomic_write
+from engine.progress import progress
 from search import (
     Record,
     SearchLog,
@@ -32,7 +37,6 @@ from search import (
     make_budget,
     random_search,
 )
-from supernet.engine.progress import progress
 
 from .context import ReportContext
 from .render import allocation, figure, num, plus_minus, provenance, save, table
@@ -97,44 +101,26 @@ def compute(ctx, report: dict) -> dict:
     return dict(space=first['space'], budget=s.budget, metric=first['metric'],
                 score_name=SCORE_NAMES[first['metric']], frontier_size=first['frontier_size'],
                 seeds=seeds, summary=summary, comparisons=comparisons,
-                greedy_evaluation_share=greedy_share, child_epochs=s.child_epochs,
+                greedy_evaluation_share=greedy_share, subnet_epochs=s.subnet_epochs,
                 bootstrap=BOOTSTRAP)
 
 
 def _seed_run(ctx, seed: int) -> dict:
     s = ctx.settings
     target = ctx.target(seed)
-    evaluate, metric = target.evaluators['search'], target.metric
-    space = target.space
+    space, metric = target.space, target.metric
     budget = make_budget(space, 'blocks', s.budget, counter=False)
-    frontier = budget.frontier()
-    per_image = frontier_records(evaluate, frontier, target.work_dir / 'per_image.npz')
-    means = {key: values.mean(1) for key, values in per_image.items()}
-    scores = means['correct' if metric == 'accuracy' else 'loglik']
-    log = SearchLog(target.work_dir / 'search_log.jsonl',
-                    meta={'space': space.name, 'metric': metric})
-    ctx.reused['search_evaluations'] += len(log)  # scored by the run this one resumes
-    for a, score in zip(frontier, scores):  # the exhaustive search's scores, for every method
-        if log.get(a) is None:
-            log.append(Record(a, float(score), method='exhaustive'))
+    found = search_every_way(space, budget, target.evaluators['search'], metric,
+                             target.work_dir, seed)
+    ctx.reused['search_evaluations'] += found['reused']  # scored by the run this one resumes
+    frontier, per_image, means, scores = (found[k] for k in ('frontier', 'per_image', 'means',
+                                                             'scores'))
     index = {a: i for i, a in enumerate(frontier)}
     ctx.frontier_scores[seed] = {a: (float(means['correct'][i]), float(means['loglik'][i]))
                                  for a, i in index.items()}
-    results = {}
-    with torch.no_grad():
-        for name, beam in (('greedy', 1), ('greedy-beam2', 2)):
-            results[name] = greedy_search(space, budget, evaluate, log=log, counter=False,
-                                          beam=beam, seed=seed)
-        n1, n2 = (len(results[k].history) for k in ('greedy', 'greedy-beam2'))
-        for name, search, n in (('random', random_search, n1), ('evolution', evolution_search, n1),
-                                ('evolution@beam2', evolution_search, n2)):
-            results[name] = search(space, budget, evaluate, n, seed=seed, log=log, counter=False)
+    results, picks, evaluations = found['results'], found['picks'], found['evaluations']
     if seed == ctx.seed:
         ctx.greedy = results['greedy']  # the trajectory section draws the first seed's
-    picks = {name: result.best.allocation for name, result in results.items()}
-    picks['exhaustive'] = frontier[int(np.argmax(scores))]
-    evaluations = {name: len(result.history) for name, result in results.items()}
-    evaluations['exhaustive'] = len(frontier)
     rows = []
     for name in METHODS:
         pick = picks[name]
@@ -142,7 +128,7 @@ def _seed_run(ctx, seed: int) -> dict:
         rows.append(dict(
             method=name, allocation=list(pick), evaluations=evaluations[name],
             search_score=shown(float(scores[index[pick]]), metric),
-            search_rank=1 + int(np.sum(scores > scores[index[pick]])),
+            search_rank=search_rank(scores, index[pick]),
             rescore_top1=percent(again.correct.mean()),
             rescore_loglik=round(float(again.loglik.mean()), 4),
             test_top1=ctx.finetuned_top1(pick, seed)))
@@ -160,6 +146,52 @@ def _seed_run(ctx, seed: int) -> dict:
                 chain=[list(r.allocation) for r in results['greedy'].chain],
                 all=[[list(a), shown(float(v), metric)] for a, v in zip(frontier, scores)],
                 worst=list(frontier[int(np.argmin(scores))]))
+
+
+def search_every_way(space, budget, evaluate, metric: str, work_dir, seed: int) -> dict:
+    """Every allocation of ``budget``'s frontier scored once by ``evaluate`` (as a prefix tree,
+    :func:`frontier_records`), the scores written to the search log in ``work_dir``, then greedy
+    (beam 1 and 2), random and evolution searching through that log (random and evolution with
+    greedy's evaluations, evolution also with beam 2's), so an allocation has one score
+    whichever method asks.
+
+    Returns ``frontier``, ``per_image`` (top-1 hits and log-likelihoods per allocation and
+    image), their ``means``, the ``scores`` by ``metric``, each method's search ``results``,
+    ``picks`` (exhaustive's included), ``evaluations``, ``reused`` (scores the log held
+    already) and ``seconds`` (scoring the frontier, the searches)."""
+    clock = time.perf_counter()
+    frontier = budget.frontier()
+    per_image = frontier_records(evaluate, frontier, Path(work_dir) / 'per_image.npz')
+    means = {key: values.mean(1) for key, values in per_image.items()}
+    scores = means['correct' if metric == 'accuracy' else 'loglik']
+    scoring = time.perf_counter() - clock
+    log = SearchLog(Path(work_dir) / 'search_log.jsonl',
+                    meta={'space': space.name, 'metric': metric})
+    reused = len(log)
+    for a, score in zip(frontier, scores):  # the exhaustive search's scores, for every method
+        if log.get(a) is None:
+            log.append(Record(a, float(score), method='exhaustive'))
+    results = {}
+    with torch.no_grad():
+        for name, beam in (('greedy', 1), ('greedy-beam2', 2)):
+            results[name] = greedy_search(space, budget, evaluate, log=log, counter=False,
+                                          beam=beam, seed=seed)
+        n1, n2 = (len(results[k].history) for k in ('greedy', 'greedy-beam2'))
+        for name, search, n in (('random', random_search, n1), ('evolution', evolution_search, n1),
+                                ('evolution@beam2', evolution_search, n2)):
+            results[name] = search(space, budget, evaluate, n, seed=seed, log=log, counter=False)
+    picks = {name: result.best.allocation for name, result in results.items()}
+    picks['exhaustive'] = frontier[int(np.argmax(scores))]
+    evaluations = {name: len(result.history) for name, result in results.items()}
+    evaluations['exhaustive'] = len(frontier)
+    return dict(frontier=frontier, per_image=per_image, means=means, scores=scores,
+                results=results, picks=picks, evaluations=evaluations, reused=reused,
+                seconds=dict(scoring=scoring, searches=time.perf_counter() - clock - scoring))
+
+
+def search_rank(scores, i: int) -> int:
+    """1 + the number of allocations scoring strictly better than the ``i``-th."""
+    return 1 + int(np.sum(scores > scores[i]))
 
 
 def frontier_records(evaluate, frontier: list, path) -> dict:
@@ -214,7 +246,7 @@ def plot(data: dict, path):
     fig, axes = figure(1, 2, size=(11, 4.6))
     for ax, key, label in ((axes[0], 'rescore_top1', 'rescore part (held out, top-1 %)'),
                            (axes[1], 'test_top1', f'test top-1 (%) after fine-tuning '
-                                                  f'{data["child_epochs"]} epochs')):
+                                                  f'{data["subnet_epochs"]} epochs')):
         for x, method in enumerate(METHODS):
             values = [r[key] for seed in data['seeds'] for r in seed['picks']
                       if r['method'] == method]
@@ -256,7 +288,7 @@ def markdown(data: dict) -> str:
         f'on the target\'s search part (held-out {data["score_name"]} of the target-fine-tuned '
         f'super-network after BatchNorm recalibration); all methods read those scores. Each '
         f'pick is judged on the rescore part (same super-network, other images) and by its '
-        f'test top-1 after {data["child_epochs"]} epochs of fine-tuning from inherited weights '
+        f'test top-1 after {data["subnet_epochs"]} epochs of fine-tuning from inherited weights '
         f'(the test part, which nothing else touches). Mean ± std over '
         f'{len(seeds)} seeds; the last column ranks picks by the score that chose them '
         f'(secondary: it favours methods that drew more candidates of the final size).',

@@ -14,11 +14,11 @@ class _Source:
     """Source super-network (the five Fashion-MNIST classes that are not tops,
     ``configs/demo/supernet_resnet_fashion_split.py``): images written per class, training
     iterations and batch (skipped with a given checkpoint), and the BatchNorm recalibration
-    batches of a source child (its validation and the x axis of Fig. 1): the source has
+    batches of a source subnet (its validation and the x axis of Fig. 1): the source has
     thousands of training images, where the target's few allow ``recal_batches`` only. With
     ``warm_start`` the super-network starts from the default allocation trained alone on the
     source (the headline's start iii, trained first) instead of random init, as a user starts
-    from published weights (issue 23; ``ReportContext._warm_start``), then trains as usual."""
+    from published weights (``ReportContext._warm_start``), then trains as usual."""
     mode: str
     source_train_per_class: int = 4000
     source_val_per_class: int = 400
@@ -31,7 +31,7 @@ class _Source:
 @dataclass(frozen=True)
 class _Search(_Source):
     """Target search (the five tops, ``configs/demo/search_tops.py``): images per class of the
-    target's parts (train, search, rescore, test; ``supernet.datasets.prepare_tops_target``);
+    target's parts (train, search, rescore, test; ``archdata.prepare_tops_target``);
     super-network fine-tuning epochs on the target before the search; BatchNorm recalibration
     batches per candidate; the size C (blocks) every search and the architecture study work at;
     target seeds (``seed + i``: the target's draw of images, the fine-tuning and the random and
@@ -44,24 +44,24 @@ class _Search(_Source):
 
 
 @dataclass(frozen=True)
-class _Children(_Search):
-    """Child fine-tuning (``configs/demo/finetune_child_tops.py``): allocations of size C
-    fine-tuned for the Fig. 1 study, epochs of every child (Fig. 1, inheritance and the
+class _Subnets(_Search):
+    """Subnet fine-tuning (``configs/demo/finetune_subnet_tops.py``): allocations of size C
+    fine-tuned for the Fig. 1 study, epochs of every subnet (Fig. 1, inheritance and the
     searches' picks), batch and dataloader workers."""
     architecture_count: int = 6
-    child_epochs: int = 8
+    subnet_epochs: int = 8
     batch: int = 64
     num_workers: int = 1
 
 
 @dataclass(frozen=True)
-class _Headline(_Children):
+class _Headline(_Subnets):
     """The headline (``reproduce.headline``): greedy's pick, the default allocation and the
     exhaustive pick of C blocks fine-tuned on the target from inherited weights and, with
     ``source_step``, from inherited weights fine-tuned on the source first (paper 004, Sec. 3.4:
-    ``configs/demo/finetune_child_fashion_split.py`` for ``source_finetune_iters`` iterations of
-    ``supernet_batch``, its recipe, which says why); the default also from the child trained
-    alone on the source (``configs/demo/train_child_fashion_split.py``: the super-network's
+    ``configs/demo/finetune_subnet_fashion_split.py`` for ``source_finetune_iters`` iterations of
+    ``supernet_batch``, its recipe, which says why); the default also from the subnet trained
+    alone on the source (``configs/demo/train_subnet_fashion_split.py``: the super-network's
     recipe, iterations and batch, so as many source images). ``alone_count`` allocations are
     trained alone to compare with their inherited source top-1 (diagnostic 3a: the default, the
     first seed's picks, then section 1's allocations)."""
@@ -77,12 +77,11 @@ class _Transfer(_Headline):
     the target's labelled training images and test images (totals over the five tops, a fifth
     per class: multiples of 5), target epochs, side; every target seed (``transfer_seeds``, the
     first of the searches' seeds: the section does not need the headline's count) fine-tunes
-    anew. The regime of ``benchmarks/transfer_effectiveness.py``, chosen there by the
-    pretraining gap alone (docs/benchmarks.md): 24,000 source images for 2 epochs, 5 labels per
-    class and 12 epochs, where pretraining the target itself gains >= 10 points on one target.
+    anew. The regime ``benchmarks/transfer_effectiveness.py`` chose by the pretraining gap
+    alone (docs/benchmarks.md#transfer-effectiveness), where pretraining matters on one target.
     The section runs in the report's second process, beside the searches. 1,000 test images
-    and testing every 4th epoch (and the last) keep its testing short: one test (~1 s) costs
-    about as much as five epochs on 25 images."""
+    and testing every 4th epoch (and the last) keep its testing short: a test costs more than
+    an epoch on a few labelled images."""
     transfer_pairs: tuple = TRANSFER_PAIRS
     transfer_seeds: int = 3
     transfer_source_images: int = 24000
@@ -114,7 +113,7 @@ REDUCED = Settings(
     mode='reduced', source_train_per_class=12, source_val_per_class=4, supernet_iters=6,
     supernet_batch=16, target_per_class=(8, 12, 12, 12), target_finetune_epochs=1,
     source_recal_batches=2, recal_batches=2, budget=6, seeds=2, architecture_count=3,
-    child_epochs=2, batch=16, num_workers=0, source_finetune_iters=2, alone_count=2,
+    subnet_epochs=2, batch=16, num_workers=0, source_finetune_iters=2, alone_count=2,
     transfer_seeds=2,
     transfer_pairs=TRANSFER_PAIRS[:3], transfer_source_images=200, transfer_source_epochs=1,
     transfer_target_images=100, transfer_test_images=100, transfer_epochs=1, transfer_size=16,

@@ -14,8 +14,8 @@ on; the exit status is 1 if any failed:
    resnet_bottleneck_imagenet.py``: mmpretrain's ImageNet pipeline on a synthetic folder of
    JPEGs, ``DepthSamplingHook``), fp32 and ``--amp`` (mmengine's AmpOptimWrapper, fp16):
    images/s over the iterations after warm-up, peak memory.
-3. ``supernet_vs_child``: forward+backward of the super-network at an allocation against its
-   static child of the same depth (``benchmarks/supernet_step.py``), fp32 and bf16 autocast.
+3. ``supernet_vs_subnet``: forward+backward of the super-network at an allocation against its
+   subnet of the same depth (``benchmarks/supernet_step.py``), fp32 and bf16 autocast.
 4. ``faster_rcnn``: Faster-RCNN FPN with Transfer-ResNet50 [1, 3, 7, 5] (mmdet, mmcv's RoIAlign
    and NMS): loss, backward and inference on synthetic boxes.
 5. ``collectives``: a one-rank NCCL group (gloo in a dry run): whether NCCL refuses a CPU
@@ -133,7 +133,7 @@ def _train_supernet(device, size, tmp, amp: bool):
     from mmengine.config import Config
     from mmengine.hooks import Hook
 
-    from supernet.engine.launch import build_runner
+    from engine.launch import build_runner
     data_root = tmp / 'imagenet'
     if not data_root.exists():
         _synthetic_imagenet(data_root, size['synthetic_images'], max(size['image'] + 32, 72))
@@ -195,7 +195,7 @@ def check_supernet_training_amp(device, size, tmp):
     return _train_supernet(device, size, tmp, amp=True)
 
 
-def check_supernet_vs_child(device, size, tmp):
+def check_supernet_vs_subnet(device, size, tmp):
     from benchmarks.supernet_step import measure
     out = {}
     dtypes = {'fp32': None, 'bf16_autocast': torch.bfloat16}
@@ -216,7 +216,7 @@ def check_faster_rcnn(device, size, tmp):
     from mmengine.registry import init_default_scope
     from mmengine.structures import InstanceData
 
-    import supernet.registry  # noqa: F401  (registers AllocatedResNet)
+    import engine.registry  # noqa: F401  (registers AllocatedResNet)
     cfg = Config.fromfile(ROOT / 'configs/detection/faster_rcnn_transfer_r50_fpn_1x_coco.py')
     cfg.model.backbone.init_cfg = None
     init_default_scope('mmdet')
@@ -279,7 +279,7 @@ def check_collectives(device, size, tmp):
                             world_size=1)
     try:
         out = dict(backend=backend)
-        if backend == 'nccl':  # what the evaluator once did: a CPU tensor in a collective
+        if backend == 'nccl':  # the mistake this check guards against: a CPU tensor in NCCL
             try:
                 dist.all_reduce(torch.zeros(1))
                 out['nccl_refuses_cpu_tensor'] = False
@@ -341,7 +341,7 @@ def _peak_memory(device):
 
 CHECKS = dict(environment=check_environment, supernet_training=check_supernet_training,
               supernet_training_amp=check_supernet_training_amp,
-              supernet_vs_child=check_supernet_vs_child, faster_rcnn=check_faster_rcnn,
+              supernet_vs_subnet=check_supernet_vs_subnet, faster_rcnn=check_faster_rcnn,
               collectives=check_collectives)
 
 if __name__ == '__main__':

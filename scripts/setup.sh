@@ -4,11 +4,11 @@
 #
 #   bash scripts/setup.sh            # creates ./.venv (override with ARCHTRANSFER_VENV)
 #
-# mmcv has no wheel for torch 2.14 on PyPI, so it is built from source once (~10 min on 2 cores) and
-# the wheel is cached outside the clone (ARCHTRANSFER_CACHE, default ~/.cache/archtransfer), keyed by
-# the Python and torch versions and the ops compiled (CPU, or CUDA version and architectures: on a
-# machine with a GPU, or with ARCHTRANSFER_CUDA=1, CUDA ops too; scripts/build_mmcv.sh); later
-# setups, in this clone or a fresh one, install that wheel.
+# mmcv has no wheel for torch 2.14 on PyPI, so it is built from source once (docs/install.md says
+# how long) and the wheel is cached outside the clone (ARCHTRANSFER_CACHE, default
+# ~/.cache/archtransfer), keyed by the Python and torch versions and the ops compiled (CPU, or CUDA
+# version and architectures: on a machine with a GPU, or with ARCHTRANSFER_CUDA=1, CUDA ops too;
+# scripts/build_mmcv.sh); later setups, in this clone or a fresh one, install that wheel.
 # Idempotent: a second run that finds everything in place returns in a few seconds.
 set -euo pipefail
 
@@ -64,7 +64,7 @@ py_tag=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info.major}{s
 # Cached per Python and torch version, and per ops (CPU, or CUDA version and architectures):
 # scripts/build_mmcv.sh says which (ARCHTRANSFER_CUDA, TORCH_CUDA_ARCH_LIST, MAX_JOBS there).
 ops=$(bash "$ROOT/scripts/build_mmcv.sh" --tag "$VENV/bin/python")
-log "mmcv $MMCV_VERSION with $ops ops: from the cache, or built once per machine (CPU ops: ~10 min)"
+log "mmcv $MMCV_VERSION with $ops ops: from the cache, or built once per machine (minutes)"
 mmcv_wheel=$(MMCV_VERSION=$MMCV_VERSION bash "$ROOT/scripts/build_mmcv.sh" "$VENV/bin/python" \
   "$CACHE/wheels/torch$TORCH_VERSION-$py_tag" | tail -n1)
 pip install -q --force-reinstall --no-deps "$mmcv_wheel"

@@ -6,17 +6,16 @@ engine: ``import search`` (or ``search.greedy``) imports neither mmdet nor mmeng
 recalibration + top-1 on a held-out split, with prefix caching across a greedy step);
 :class:`TransferringEvaluator` wraps an evaluator so that ``greedy_search(..., beyond_max=N)`` can
 score candidates deeper than the super-network, their extra blocks initialized by weight
-transfer. The engine adapters load on first use: :mod:`search.engine` (evaluators built from an
-mmengine Runner), :mod:`search.detection` (``DetectionEvaluator``: mmdet's COCO mAP) and
-:mod:`search.pipeline` (``tools/greedy_search.py``).
+transfer. The engine adapters live in :mod:`engine` (:mod:`engine.evaluators`: evaluators built
+from an mmengine Runner; :mod:`engine.detection`: ``DetectionEvaluator``, mmdet's COCO mAP;
+:mod:`engine.pipeline`: ``tools/greedy_search.py``).
 
     >>> from search import greedy_search, make_budget
     >>> result = greedy_search('resnet_basic', 6, lambda a: -abs(a[2] - 3), counter=False)
     >>> result.best.allocation, [sum(r.allocation) for r in result.chain]
     ((1, 1, 3, 1), [4, 5, 6])
 """
-import importlib
-
+from common import deprecation
 from common.batchnorm import recalibrate_bn
 from common.splits import split_train_val
 
@@ -31,20 +30,18 @@ from .ranking import crowd_at_the_top, kendall_tau
 from .result import SearchResult
 from .transfer_candidates import TransferringEvaluator
 
-# engine adapters: imported on first access (PEP 562), so the algorithms stay engine-free
-_LAZY = {'DetectionEvaluator': 'search.detection', 'EVALUATORS': 'search.engine',
-         'classification_evaluator': 'search.engine', 'run_search': 'search.pipeline'}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+deprecation.install()  # search.engine, .detection, .pipeline, .grow, .warm_start moved
+# the engine adapters, once reachable from here
+__getattr__ = deprecation.renamed(__name__, {
+    'DetectionEvaluator': 'engine.detection:DetectionEvaluator',
+    'EVALUATORS': 'engine.evaluators:EVALUATORS',
+    'classification_evaluator': 'engine.evaluators:classification_evaluator',
+    'run_search': 'engine.pipeline:run_search'})
 
 
 __all__ = [
     'BUDGET_KINDS', 'Budget', 'ClassificationEvaluator', 'ComplexityCounter', 'EvaluationCache',
     'Record', 'SearchLog', 'SearchResult', 'TransferringEvaluator', 'crowd_at_the_top',
     'evolution_search', 'exhaustive_search', 'greedy_search', 'kendall_tau', 'make_budget',
-    'random_search', 'recalibrate_bn', 'reweighting', 'split_train_val', *_LAZY,
+    'random_search', 'recalibrate_bn', 'reweighting', 'split_train_val',
 ]

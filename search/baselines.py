@@ -86,13 +86,13 @@ def evolution_search(space, budget, evaluate: Callable, num_evaluations: int, *,
     def breed(parents: list) -> tuple:
         if len(parents) > 1 and rng.random() < crossover_prob:
             i, j = rng.choice(len(parents), 2, replace=False)
-            child = np.where(rng.random(space.num_stages) < 0.5, parents[i], parents[j])
+            offspring = np.where(rng.random(space.num_stages) < 0.5, parents[i], parents[j])
         else:
-            child = np.array(parents[rng.integers(len(parents))])
+            offspring = np.array(parents[rng.integers(len(parents))])
             mutate = rng.random(space.num_stages) < mutation_prob
             mutate[rng.integers(space.num_stages)] |= not mutate.any()
-            child[mutate] = rng.integers(1, max_depths[mutate] + 1)
-        return budget.repair(child, rng)
+            offspring[mutate] = rng.integers(1, max_depths[mutate] + 1)
+        return budget.repair(offspring, rng)
 
     def generations(history: list):
         """Yield each generation's allocations; ``history`` grows as they are evaluated."""
@@ -107,9 +107,9 @@ def evolution_search(space, budget, evaluate: Callable, num_evaluations: int, *,
             for _ in range(50 * population):
                 if len(new) == count:
                     break
-                child = breed(parents)
-                if child not in seen and child not in new:
-                    new.append(child)
+                offspring = breed(parents)
+                if offspring not in seen and offspring not in new:
+                    new.append(offspring)
             if len(new) < count:
                 rest = [a for a in frontier if a not in seen and a not in new]
                 new += [rest[i] for i in rng.permutation(len(rest))[:count - len(new)]]

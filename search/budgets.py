@@ -14,10 +14,10 @@ Four kinds, all *affine* in the stage depths, ``cost(a) = offset + Σ_i slope_i 
 * ``'flops'`` and ``'params'``: the backbone's FLOPs or parameters from a
   :class:`~search.complexity.ComplexityCounter` (mmengine).
 
-A child fits the budget when ``cost ≤ limit``. The searches look at the budget's *frontier*: the
-allocations that fit and to which no stage can add a block without breaking the budget or the
-space. For ``'blocks'`` that is exactly ``A_C = {a : Σ a_i = C}`` of the paper, and it is where
-the greedy search ends.
+An allocation fits the budget when ``cost ≤ limit``. The searches look at the budget's
+*frontier*: the allocations that fit and to which no stage can add a block without breaking the
+budget or the space. For ``'blocks'`` that is exactly ``A_C = {a : Σ a_i = C}`` of the paper, and
+it is where the greedy search ends.
 
     >>> budget = make_budget('resnet_basic', 'blocks', 6)
     >>> budget.cost((1, 2, 2, 1)), budget.fits((1, 2, 2, 1)), budget.admits((1, 2, 2, 1))

@@ -5,10 +5,10 @@ Every search goes through :class:`EvaluationCache`. It takes any evaluator of
 
 * any callable ``evaluate(allocation) -> float`` (higher is better);
 * a :class:`~search.protocol.StepEvaluator`: the greedy search hands it a whole step through
-  ``evaluate_step(parent, children)``, a generator yielding ``(child, score)`` for every child, in
-  any order, each as soon as it is done, so it can share the work the children have in common
+  ``evaluate_step(parent, subnets)``, a generator yielding ``(subnet, score)`` for every subnet, in
+  any order, each as soon as it is done, so it can share the work the subnets have in common
   (the stages before the one that grows: see :class:`search.evaluator.ClassificationEvaluator`).
-  Each child must contain the parent (``child[i] >= parent[i]`` for every stage) and differ
+  Each subnet must contain the parent (``subnet[i] >= parent[i]`` for every stage) and differ
   from it;
 * a :class:`~search.protocol.BatchEvaluator`: ``evaluate_all(allocations)``, a generator like
   ``evaluate_step`` for any set of allocations (no parent): the baselines' batches go through
@@ -83,7 +83,7 @@ class EvaluationCache:
         """Records of ``allocations`` (in order), evaluating those not seen before.
 
         With ``parent`` given and an evaluator that has ``evaluate_step``, the new ones are
-        evaluated as children of ``parent`` in one call. ``on_record(record)`` is called after
+        evaluated as subnets of ``parent`` in one call. ``on_record(record)`` is called after
         each new evaluation (e.g. to update a progress bar).
         """
         allocations = [tuple(a) for a in allocations]

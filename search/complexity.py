@@ -7,7 +7,7 @@ same input shape (stride 1, as many channels in as out), so dropping one changes
 count. The counter checks this assumption and raises if a space breaks it. Consequently a count
 is *affine* in the depths, ``count(a) = offset + Σ_i slope_i · a_i`` with ``slope_i`` the count
 of one non-first block of stage ``i`` — the form :mod:`search.budgets` builds on. For the same
-reason the count of a static backbone deeper than the space allows (a candidate initialized by
+reason the count of a subnet deeper than the space allows (a candidate initialized by
 transfer) is exact too.
 
 FLOPs are mmengine's: one multiply-add counts as one, BatchNorm is counted, element-wise additions
@@ -73,7 +73,7 @@ class ComplexityCounter:
         return self.flop_offset + sum(s * d for s, d in zip(self.flop_slopes, a))
 
     def params(self, allocation) -> int:
-        """Parameters of the static backbone at ``allocation``."""
+        """Parameters of the backbone at ``allocation``."""
         a = self._depths(allocation)
         return self.param_offset + sum(s * d for s, d in zip(self.param_slopes, a))
 
@@ -109,7 +109,7 @@ def _block_counts(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
 def _trace(space, input_shape: tuple, backbone_kwargs: dict) -> tuple:
     from mmengine.analysis import parameter_count
 
-    from supernet.export import flop_analyzer
+    from supernet.extract import flop_analyzer
     depths = tuple(_traced(stage) for stage in space.searched)
     model = build_backbone(space, depths, **backbone_kwargs).eval()
     flops = dict(flop_analyzer(model, input_shape).by_module())

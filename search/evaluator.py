@@ -1,4 +1,4 @@
-"""Top-1 of a super-network's children, with BatchNorm recalibration and prefix caching.
+"""Top-1 of a super-network's subnets, with BatchNorm recalibration and prefix caching.
 
 A candidate's score: set the super-network's allocation, recalibrate every BatchNorm on a fixed
 set of target *training* batches, then measure top-1 on a validation split carved from the target
@@ -15,14 +15,14 @@ An mmpretrain ``ImageClassifier`` (``GlobalAveragePooling`` neck, ``LinearClsHea
 this shape. **Batches** are ``(images, labels)`` pairs of tensors as the backbone takes them
 (already normalised: for mmpretrain, after its ``data_preprocessor``).
 
-**Prefix caching** (:meth:`ClassificationEvaluator.evaluate_step`). The children of a greedy step
+**Prefix caching** (:meth:`ClassificationEvaluator.evaluate_step`). The subnets of a greedy step
 share the parent's depths except in the one stage ``k`` they grow, so stem and stages ``< k`` are
 identical, and so are their recalibrated BatchNorm statistics. One call evaluates the whole step
-stage by stage: the stem runs once; child ``k`` runs only layers ``≥ k`` from the cached features
+stage by stage: the stem runs once; subnet ``k`` runs only layers ``≥ k`` from the cached features
 at the input of stage ``k``; and the features at the input of stage ``k + 1`` (the output of the
-parent's ``p_k`` blocks, a prefix of child ``k``'s stage ``k``) are captured from child ``k``'s own
-run, so the parent is never run separately (except through stages whose child is skipped). Only
-one stage boundary's features are held at a time (on the model's device), for all
+parent's ``p_k`` blocks, a prefix of subnet ``k``'s stage ``k``) are captured from subnet ``k``'s
+own run, so the parent is never run separately (except through stages whose subnet is skipped).
+Only one stage boundary's features are held at a time (on the model's device), for all
 recalibration batches (train-mode BatchNorm) and all validation batches (eval mode), plus the
 backbone outputs of earlier layers when ``out_indices`` asks for them — for classification set
 ``out_indices`` to the last stage. With ``ns`` stages of similar cost a step costs about
@@ -81,7 +81,7 @@ class ClassificationEvaluator(StepEvaluator, BatchEvaluator, SuperNetEvaluator):
         metric: 'accuracy' (top-1 in [0, 1]) or 'loss' (minus the mean cross-entropy), both
             higher-is-better.
         prefix_cache: :meth:`evaluate_step` shares stage prefixes (default). ``False`` evaluates
-            each child from scratch, the reference the cache is tested against.
+            each subnet from scratch, the reference the cache is tested against.
         sharded: the batches are this rank's shard of a distributed evaluation
             (``torch.distributed`` initialised): recalibrated statistics are averaged over the
             ranks (exact for equal batch counts per rank), counts are summed, and rank 0's score
@@ -98,9 +98,9 @@ class ClassificationEvaluator(StepEvaluator, BatchEvaluator, SuperNetEvaluator):
         >>> batches = [(torch.rand(8, 3, 16, 16), torch.randint(10, (8,))) for _ in range(3)]
         >>> evaluate = ClassificationEvaluator(model, batches[:2], batches[2:],
         ...                                    num_recal_batches=2)
-        >>> parent, children = (1, 1, 1, 1), [(2, 1, 1, 1), (1, 1, 2, 1)]
-        >>> cached = dict(evaluate.evaluate_step(parent, children))
-        >>> cached == {child: evaluate(child) for child in children}
+        >>> parent, subnets = (1, 1, 1, 1), [(2, 1, 1, 1), (1, 1, 2, 1)]
+        >>> cached = dict(evaluate.evaluate_step(parent, subnets))
+        >>> cached == {subnet: evaluate(subnet) for subnet in subnets}
         True
     """
 
@@ -144,7 +144,7 @@ class ClassificationEvaluator(StepEvaluator, BatchEvaluator, SuperNetEvaluator):
 
     @property
     def supernet(self) -> nn.Module:
-        """The super-network whose children are scored (``model.backbone``)."""
+        """The super-network whose subnets are scored (``model.backbone``)."""
         return self.backbone
 
     # ------------------------------------------------------------------- uncached reference
@@ -164,7 +164,7 @@ class ClassificationEvaluator(StepEvaluator, BatchEvaluator, SuperNetEvaluator):
         deeper than it, initialized by weight transfer): recalibration and validation as in
         :meth:`__call__`. ``model.backbone`` is the super-network again afterwards, its state
         untouched; ``backbone`` keeps its recalibrated statistics. (``allocation`` names the
-        candidate in :class:`~search.detection.DetectionEvaluator`'s timings; unused here.)
+        candidate in :class:`~engine.detection.DetectionEvaluator`'s timings; unused here.)
         """
         device = self.device
         backbone = backbone.to(device)
@@ -209,30 +209,30 @@ class ClassificationEvaluator(StepEvaluator, BatchEvaluator, SuperNetEvaluator):
 
     # ------------------------------------------------------------------ cached greedy step
     @torch.no_grad()
-    def evaluate_step(self, parent, children):
-        """Yield ``(child, score)`` for every child of ``parent``, sharing stage prefixes.
+    def evaluate_step(self, parent, subnets):
+        """Yield ``(subnet, score)`` for every subnet of ``parent``, sharing stage prefixes.
 
-        Each child must contain ``parent`` (``child[i] >= parent[i]``) and differ from it; its
-        first larger stage ``k`` decides what it shares. Children are evaluated in order of
+        Each subnet must contain ``parent`` (``subnet[i] >= parent[i]``) and differ from it; its
+        first larger stage ``k`` decides what it shares. Subnets are evaluated in order of
         ``k`` (stable), each yielded as soon as it is scored. Between two yields the model holds
-        the yielded child's allocation and recalibrated statistics (in eval mode); everything
+        the yielded subnet's allocation and recalibrated statistics (in eval mode); everything
         is restored when the generator finishes or is closed. Scores equal :meth:`__call__`'s
         up to float rounding (the same operations, grouped by stage instead of by batch).
         """
         space = self.backbone.space
         parent = space.validate(parent)
-        children = [space.validate(c) for c in children]
+        subnets = [space.validate(c) for c in subnets]
         if not self.prefix_cache:
-            for child in children:
-                yield child, self(child)
+            for subnet in subnets:
+                yield subnet, self(subnet)
             return
         groups = {}
-        for child in children:
-            if any(c < p for c, p in zip(child, parent)) or child == parent:
-                raise ValueError(f'child {child} does not extend parent {parent} (each child '
-                                 'needs child[i] >= parent[i] and one more block somewhere)')
-            k = next(i for i, (c, p) in enumerate(zip(child, parent)) if c != p)
-            groups.setdefault(k, []).append(child)
+        for subnet in subnets:
+            if any(c < p for c, p in zip(subnet, parent)) or subnet == parent:
+                raise ValueError(f'subnet {subnet} does not extend parent {parent} (each subnet '
+                                 'needs subnet[i] >= parent[i] and one more block somewhere)')
+            k = next(i for i, (c, p) in enumerate(zip(subnet, parent)) if c != p)
+            groups.setdefault(k, []).append(subnet)
         order = sorted(groups)
         if not order:
             return
@@ -241,17 +241,17 @@ class ClassificationEvaluator(StepEvaluator, BatchEvaluator, SuperNetEvaluator):
             state, position = self._stem(), 0  # features at the input of layer ``position``
             for k in order:
                 layer, last = self._stage_layer[k], k == order[-1]
-                if position < layer:  # stages whose child is skipped: run the parent there
+                if position < layer:  # stages whose subnet is skipped: run the parent there
                     self.backbone.set_allocation(parent)
                     state, position = self._advance(state, position, layer), layer
                 stage = getattr(self.backbone, self.backbone.layer_names[layer])
-                for n, child in enumerate(groups[k]):
-                    self.backbone.set_allocation(child)
-                    # Block p_k - 1 of stage k ends the parent's stage k: the first child's run
+                for n, subnet in enumerate(groups[k]):
+                    self.backbone.set_allocation(subnet)
+                    # Block p_k - 1 of stage k ends the parent's stage k: the first subnet's run
                     # yields the state after it (not needed after the last group).
                     capture = stage[parent[k] - 1] if n == 0 and not last else None
                     score, after = self._suffix(state, layer, capture)
-                    yield child, score
+                    yield subnet, score
                     if capture is not None:
                         next_state = after
                 if not last:
@@ -268,11 +268,11 @@ class ClassificationEvaluator(StepEvaluator, BatchEvaluator, SuperNetEvaluator):
         stages ``< k`` and has ``≥ j`` blocks there. So the allocations are walked depth first,
         stage by stage and block by block: each block runs (and recalibrates) once per distinct
         prefix, and only the layers after the last searched stage and the head run per
-        allocation. On allocations of 16 blocks of ``resnet_bottleneck_demo`` (the tops target)
-        that ran 1.9-2.0x faster than grouping them by stages 1-2 through
-        :meth:`evaluate_step` (``benchmarks/search_prefix_cache.py --frontier`` compares the
-        two). Scores equal :meth:`__call__`'s up to float rounding; the order of the yields is
-        the walk's (sorted allocations). Features of one prefix per stage are held at a time.
+        allocation, which saves the work that grouping them by stage through
+        :meth:`evaluate_step` repeats (``benchmarks/search_prefix_cache.py --frontier`` compares
+        the two; docs/benchmarks.md). Scores equal :meth:`__call__`'s up to float rounding; the
+        order of the yields is the walk's (sorted allocations). Features of one prefix per stage
+        are held at a time.
         """
         space = self.backbone.space
         allocations = sorted(dict.fromkeys(space.validate(a) for a in allocations))

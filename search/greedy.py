@@ -1,32 +1,31 @@
 """Greedy block search (paper 004, Sec. 3.3, Alg. 1), optionally as a beam search.
 
-Start from ``[1, …, 1]``; at every step evaluate the children that add one block to one stage and
-keep the best, until no child fits the budget. The result holds the best allocation of every size
+Start from ``[1, …, 1]``; at every step evaluate the subnets that add one block to one stage and
+keep the best, until no subnet fits the budget. The result holds the best allocation of every size
 on the way (the paper's "optimal architectures for models whose sizes range from ns to C").
 
 * ``beam=k`` keeps the ``k`` best allocations of each size and grows each of them; the step's
-  candidates are the union of their children, each evaluated once (a child of two kept parents
-  goes to the first one only). ``beam=1`` is Alg. 1 exactly.
-* A child is skipped, not evaluated, when its stage is at the super-network's depth or when it
+  candidates are the union of their subnets, each evaluated once (a candidate that extends two
+  kept parents goes to the first one only). ``beam=1`` is Alg. 1 exactly.
+* A subnet is skipped, not evaluated, when its stage is at the super-network's depth or when it
   would exceed the budget. With ``beyond_max=N`` a stage may grow up to ``N`` blocks past that
   depth instead; such candidates go to ``evaluate`` like any other, which must be able to score
   them (:class:`search.transfer_candidates.TransferringEvaluator` initializes their extra blocks
   by weight transfer).
-* Ties are not settled by stage index. Settling them by "earliest stage wins" turned noise into a
-  bias: on a noisy target, where late steps were exact ties, the chain piled its blocks into the
-  first stages and ended with one block in the last stage, where the best allocations hold 2–7.
-  Candidates whose score is within ``tie_tolerance`` of the step's best (default 0: exact ties
-  only; set it to the score's standard error to count near-ties) are *tied*: they are ordered by
-  a permutation drawn from ``numpy.random.default_rng(seed)`` (deterministic for a seed, with no
-  preference for any stage), come before all others, and are listed in ``result.ties``. With
-  ``beam >= 2`` as many of them as the beam holds are carried on. Equal scores below the tied
-  group are ordered by the same permutation.
+* Ties are not settled by stage index, which would turn noise into a bias towards the first
+  stages (docs/search.md, "Ties"). Candidates whose score is within ``tie_tolerance`` of the
+  step's best (default 0: exact ties only; set it to the score's standard error to count
+  near-ties) are *tied*: they are ordered by a permutation drawn from
+  ``numpy.random.default_rng(seed)`` (deterministic for a seed, with no preference for any
+  stage), come before all others, and are listed in ``result.ties``. With ``beam >= 2`` as many
+  of them as the beam holds are carried on. Equal scores below the tied group are ordered by the
+  same permutation.
 
 Number of evaluations, for a block budget ``C`` (``[1, …, 1]`` is evaluated only with
 ``evaluate_start=True``, one more): with ``beam=1``, ``Σ_steps |growable(parent)|``, i.e.
-``(C − ns)·ns`` minus the skipped children. With ``beam=k`` a step evaluates the union of the
-children of its ``≤ k`` parents: at most ``k·ns`` (``ns`` at step 1), fewer for skipped children
-and for children shared by two parents (two allocations of one size share a child exactly when
+``(C − ns)·ns`` minus the skipped subnets. With ``beam=k`` a step evaluates the union of the
+subnets of its ``≤ k`` parents: at most ``k·ns`` (``ns`` at step 1), fewer for skipped subnets
+and for subnets shared by two parents (two allocations of one size share a subnet exactly when
 they differ by one block moved between two stages, as the two kept after step 1 always do).
 
     >>> target = (1, 3, 2, 2)
@@ -40,7 +39,7 @@ they differ by one block moved between two stages, as the two kept after step 1 
     >>> result.ties[0]   # from 1-2-1-1, one more block in stage 1, 2 or 3 scores the same
     {'step': 2, 'allocations': [(1, 2, 1, 2), (1, 2, 2, 1), (1, 3, 1, 1)]}
     >>> wide = greedy_search('resnet_basic', 8, evaluate, counter=False, beam=2)
-    >>> wide.best.allocation, wide.num_evaluated      # 4 + 7 + 7 + 7 (shared children)
+    >>> wide.best.allocation, wide.num_evaluated      # 4 + 7 + 7 + 7 (shared subnets)
     ((1, 3, 2, 2), 25)
 """
 from __future__ import annotations
@@ -68,7 +67,7 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
         budget (Budget | int): a :class:`~search.budgets.Budget`, or an int ``C`` for the block
             budget ``make_budget(space, 'blocks', C)``.
         evaluate: ``evaluate(allocation) -> float``, higher is better; optionally with
-            ``evaluate_step(parent, children)`` to evaluate a parent's children together (see
+            ``evaluate_step(parent, subnets)`` to evaluate a parent's subnets together (see
             :mod:`search.cache`).
         log (SearchLog | path | None): JSONL log; finished evaluations in it are not repeated.
         counter (ComplexityCounter | None | False): fills FLOPs and parameters of each record.
@@ -78,7 +77,7 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
         progress: show a tqdm bar over evaluated candidates (step, candidate, best so far).
         beyond_max: how many blocks a stage may grow past its maximum depth in ``space``
             (default 0: never). The budget applies as usual; FLOPs and parameters of such
-            candidates are those of the static backbone of that depth.
+            candidates are those of the subnet of that depth.
         beam: how many allocations of each size are kept and grown (1: Alg. 1).
         tie_tolerance: scores within this (absolute) distance of a step's best are ties.
         seed: seeds the order of tied candidates.
@@ -86,7 +85,7 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
     Returns:
         :class:`~search.result.SearchResult` with ``chain`` (the best allocation of each size,
         the first one ``[1, …, 1]``; of tied candidates, the one the permutation put first; with
-        ``beam > 1`` an entry need not be a child of the one before), ``best`` = its last
+        ``beam > 1`` an entry need not extend the one before), ``best`` = its last
         entry, ``history`` (every candidate, in evaluation order), ``ties`` and ``settings``
         (beam, tie_tolerance, seed).
     """
@@ -111,14 +110,14 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
     desc = f'greedy {budget.space.name}, {budget.kind} <= {budget.limit:g}'
     steps = f'/{int(budget.limit) - space.num_stages}' if budget.kind == 'blocks' else ''
     with SearchProgress(desc, progress) as report:
-        while groups := _children(budget, parents):
+        while groups := _subnets(budget, parents):
             step += 1
             n = len(groups)
             grown = f', {n} parent{"s" * (n > 1)}' if beam > 1 else ''
             report.new_step(step, f'{steps} (from {sum(parents[0].allocation)} blocks{grown})')
             records = []
-            for parent, children in groups:  # one call per parent: prefix sharing in evaluate_step
-                records += cache.evaluate(children, step, parent=parent, on_record=report)
+            for parent, subnets in groups:  # one call per parent: prefix sharing in evaluate_step
+                records += cache.evaluate(subnets, step, parent=parent, on_record=report)
             history += records
             ranked, tied = _rank(records, tie_tolerance, rng)
             if len(tied) > 1:
@@ -130,18 +129,18 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
                         cache.num_evaluated, cache.num_reused, ties=ties, settings=settings)
 
 
-def _children(budget, parents) -> list:
-    """``[(parent, children)]``: each parent's children in stage order, without those an earlier
+def _subnets(budget, parents) -> list:
+    """``[(parent, subnets)]``: each parent's subnets in stage order, without those an earlier
     parent already has, so no allocation is asked for twice; parents left with none are left out.
     """
     seen, groups = set(), []
     for parent in parents:
         a = parent.allocation
-        children = [tuple(d + (i == k) for i, d in enumerate(a)) for k in budget.growable(a)]
-        children = [c for c in children if c not in seen]
-        seen.update(children)
-        if children:
-            groups.append((a, children))
+        subnets = [tuple(d + (i == k) for i, d in enumerate(a)) for k in budget.growable(a)]
+        subnets = [c for c in subnets if c not in seen]
+        seen.update(subnets)
+        if subnets:
+            groups.append((a, subnets))
     return groups
 
 

@@ -29,7 +29,7 @@ from supernet.spaces import format_allocation
 class Record:
     """One evaluated candidate. ``score`` is ``None`` only for unevaluated chain entries.
 
-    ``transferred`` is ``None`` for a child of the super-network (inherited weights); for a
+    ``transferred`` is ``None`` for a subnet of the super-network (inherited weights); for a
     candidate past the super-network's depth it says how its weights were made, e.g.
     ``{'method': 'dpiat', 'source': [3, 4, 6, 3], 'coverage': 1.0}`` (see
     :class:`search.transfer_candidates.TransferringEvaluator`). Logs written before this field

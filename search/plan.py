@@ -5,7 +5,7 @@ in one line naming the key, the value and what is allowed: unknown or invalid se
 outside the space's range, a missing or unreadable checkpoint or one of another space (by its
 meta), an existing search log without ``resume``. It imports no engine, so
 ``tools/greedy_search.py`` answers a typo in seconds and hands the plan to
-:func:`search.pipeline.run_search`, which checks the search log again inside its work-dir lock,
+:func:`engine.pipeline.run_search`, which checks the search log again inside its work-dir lock,
 then what needs the models (the checkpoint's tensor shapes against the space, the evaluator and
 its options). The checkpoint is read here once; the plan keeps its tensors' shapes only.
 """

@@ -4,12 +4,12 @@ A search needs one thing: ``evaluate(allocation) -> float``, higher is better â€
 (:class:`Evaluator`). An evaluator that can do more says so by deriving from the protocols
 below (the project's evaluators do), and the search uses what is declared:
 
-* :class:`StepEvaluator`: ``evaluate_step(parent, children)`` scores the children of one greedy
+* :class:`StepEvaluator`: ``evaluate_step(parent, subnets)`` scores the subnets of one greedy
   step together (e.g. sharing stage prefixes); the greedy and beam searches use it.
 * :class:`BatchEvaluator`: ``evaluate_all(allocations)`` scores many at once (an exhaustive
   frontier as a prefix tree); the baselines use it.
 * :class:`SuperNetEvaluator`: ``supernet`` and ``score_backbone(backbone, allocation)``: it can
-  score a static backbone standing in for the super-network, which candidates deeper than the
+  score a subnet standing in for the super-network, which candidates deeper than the
   super-network need (:class:`~search.transfer_candidates.TransferringEvaluator`).
 * :class:`ProvenanceEvaluator`: ``transferred(allocation)`` says how a candidate's weights were
   made, for the search log (``None``: inherited).
@@ -20,8 +20,8 @@ as well, so a declared base class is documentation, not a requirement. Plain Pyt
     >>> class Step(StepEvaluator):
     ...     def __call__(self, allocation):
     ...         return float(sum(allocation))
-    ...     def evaluate_step(self, parent, children):
-    ...         return ((child, self(child)) for child in children)
+    ...     def evaluate_step(self, parent, subnets):
+    ...         return ((subnet, self(subnet)) for subnet in subnets)
     >>> isinstance(Step(), StepEvaluator), isinstance(Step(), BatchEvaluator)
     (True, False)
     >>> isinstance(lambda allocation: 0.0, Evaluator)
@@ -44,8 +44,8 @@ class Evaluator(Protocol):
 
 @runtime_checkable
 class StepEvaluator(Evaluator, Protocol):
-    def evaluate_step(self, parent, children: Iterable) -> Iterator[tuple]:
-        """Yield ``(child, score)`` for every child of ``parent`` (each contains it)."""
+    def evaluate_step(self, parent, subnets: Iterable) -> Iterator[tuple]:
+        """Yield ``(subnet, score)`` for every subnet of ``parent`` (each contains it)."""
 
 
 @runtime_checkable

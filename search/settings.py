@@ -31,9 +31,9 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .budgets import BUDGET_KINDS
+from transfer import METHODS
 
-TRANSFER_METHODS = ('dpiat', 'hmt', 'tli')  # transfer.METHODS; checked against it in a test
+from .budgets import BUDGET_KINDS
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,9 @@ class SearchSettings:
                                   or not isinstance(limit, (numbers.Real, list, tuple))):
             raise ValueError(f'search_cfg.budget.limit={limit!r}: allowed a number or an '
                              'allocation whose cost is the limit')
-        if self.transfer_method not in TRANSFER_METHODS:
+        if self.transfer_method not in METHODS:
             raise ValueError(f'search_cfg.transfer_method={self.transfer_method!r}: allowed '
-                             f'{", ".join(map(repr, TRANSFER_METHODS))}')
+                             f'{", ".join(map(repr, METHODS))}')
         if not isinstance(self.evaluator['type'], str):
             raise ValueError(f'search_cfg.evaluator.type={self.evaluator["type"]!r}: allowed a '
                              'registered evaluator name, e.g. classification, detection')

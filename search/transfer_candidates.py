@@ -1,17 +1,17 @@
 """Candidates deeper than the super-network, scored after initializing them by weight transfer.
 
-The super-network holds every child up to its maximum depth per stage. ``greedy_search(...,
+The super-network holds every subnet up to its maximum depth per stage. ``greedy_search(...,
 beyond_max=N)`` may ask for a stage up to ``N`` blocks deeper; :class:`TransferringEvaluator`
 scores such a candidate as an ordinary one is scored, with weights made for it:
 
-1. take the super-network's child at the *clipped* allocation (each depth capped at its stage's
-   maximum) — the deepest child the candidate contains;
-2. build the candidate's static backbone (``supernet.static_backbone``, so ``out_indices``,
-   ``norm_eval``, ... are the super-network's) and initialize it from that child with
+1. take the super-network's subnet at the *clipped* allocation (each depth capped at its stage's
+   maximum) — the deepest subnet the candidate contains;
+2. build the candidate as a subnet (``supernet.build_subnet``, so ``out_indices``,
+   ``norm_eval``, ... are the super-network's) and initialize it from that subnet with
    :func:`transfer.transfer_weights` (``method='dpiat'`` by default: it writes every tensor of a
-   deeper stage, each new block from one of the child's blocks of that stage);
-3. copy the child's own tensors over exactly: the blocks both have keep their inherited weights
-   (DPIAT's dynamic programming would spread the child's blocks over the deeper stage instead),
+   deeper stage, each new block from one of the subnet's blocks of that stage);
+3. copy the subnet's own tensors over exactly: the blocks both have keep their inherited weights
+   (DPIAT's dynamic programming would spread the subnet's blocks over the deeper stage instead),
    so only the new blocks come from the transfer;
 4. score it with the wrapped evaluator's ``score_backbone`` standing in for the super-network
    (BatchNorm recalibration and validation as for any candidate); the super-network is back in
@@ -20,7 +20,7 @@ scores such a candidate as an ordinary one is scored, with weights made for it:
 Candidates inside the space go to the wrapped evaluator unchanged (with its prefix caching across
 a greedy step). For the log, :meth:`TransferringEvaluator.transferred` says how a candidate was
 made: ``{'method': 'dpiat', 'source': [the clipped allocation], 'coverage': fraction of the new
-blocks' tensors the transfer wrote}``, or ``None`` for a child of the super-network.
+blocks' tensors the transfer wrote}``, or ``None`` for a subnet of the super-network.
 
     evaluate = TransferringEvaluator(ClassificationEvaluator(model, train, val, 20), 'dpiat')
     result = greedy_search(space, 16, evaluate, beyond_max=2, log='work_dirs/search.jsonl')
@@ -28,9 +28,9 @@ blocks' tensors the transfer wrote}``, or ``None`` for a child of the super-netw
 """
 from __future__ import annotations
 
+from initialize.grow import grow_subnet
 from transfer import METHODS
 
-from .grow import grow_backbone
 from .protocol import ProvenanceEvaluator, StepEvaluator, SuperNetEvaluator
 
 
@@ -40,7 +40,7 @@ class TransferringEvaluator(StepEvaluator, ProvenanceEvaluator):
 
     Args:
         evaluator: a :class:`~search.evaluator.ClassificationEvaluator` or
-            :class:`~search.detection.DetectionEvaluator` (anything with ``supernet``,
+            :class:`~engine.detection.DetectionEvaluator` (anything with ``supernet``,
             ``score_backbone(backbone, allocation)`` and ``__call__``).
         method (str): the transfer method, one of ``transfer.METHODS``: 'dpiat' (default),
             'hmt', 'tli'.
@@ -72,20 +72,20 @@ class TransferringEvaluator(StepEvaluator, ProvenanceEvaluator):
             return self.evaluator(allocation)
         return self._score_transferred(allocation)
 
-    def evaluate_step(self, parent, children):
-        """Yield ``(child, score)``: children inside the space through the wrapped evaluator's
+    def evaluate_step(self, parent, subnets):
+        """Yield ``(subnet, score)``: subnets inside the space through the wrapped evaluator's
         ``evaluate_step`` (sharing stage prefixes), then the others one by one."""
-        children = [self.space.validate(c, allow_deeper=True) for c in children]
-        inside = [c for c in children if self.in_space(c)]
+        subnets = [self.space.validate(c, allow_deeper=True) for c in subnets]
+        inside = [c for c in subnets if self.in_space(c)]
         if inside and isinstance(self.evaluator, StepEvaluator):
-            # a child contains its parent: the parent is inside too
+            # a subnet contains its parent: the parent is inside too
             yield from self.evaluator.evaluate_step(parent, inside)
         else:
-            for child in inside:
-                yield child, self.evaluator(child)
-        for child in children:
-            if not self.in_space(child):
-                yield child, self._score_transferred(child)
+            for subnet in inside:
+                yield subnet, self.evaluator(subnet)
+        for subnet in subnets:
+            if not self.in_space(subnet):
+                yield subnet, self._score_transferred(subnet)
 
     def transferred(self, allocation) -> dict | None:
         """How ``allocation``'s weights were made, for the search log; ``None``: inherited."""
@@ -95,16 +95,16 @@ class TransferringEvaluator(StepEvaluator, ProvenanceEvaluator):
         return self.space.clipped(allocation) == tuple(allocation)
 
     def build(self, allocation) -> tuple:
-        """``(backbone, entry)``: the static backbone of ``allocation``, initialized as in the
+        """``(backbone, entry)``: the subnet backbone of ``allocation``, initialized as in the
         module doc, and its log entry ``{'method', 'source', 'coverage'}``."""
         allocation = self.space.validate(allocation, allow_deeper=True)
         if self.in_space(allocation):
-            raise ValueError(f'{allocation} is a child of the super-network (max depths '
+            raise ValueError(f'{allocation} is a subnet of the super-network (max depths '
                              f'{self.space.max_depths}): it inherits its weights, see get_subnet')
         source = self.space.clipped(allocation)
-        backbone = self.supernet.static_backbone(allocation)
-        report, covered = grow_backbone(self.supernet.get_subnet(source), backbone, self.method,
-                                        **self.transfer_options)
+        backbone = self.supernet.build_subnet(allocation)
+        report, covered = grow_subnet(self.supernet.get_subnet(source), backbone, self.method,
+                                      **self.transfer_options)
         self.reports[allocation] = report
         entry = {'method': self.method, 'source': list(source), 'coverage': round(covered, 6)}
         return backbone.train(self.supernet.training), entry

@@ -10,20 +10,20 @@ from .spaces import SearchSpace, get_space
 
 
 def supernet_class(space) -> type:
-    """The super-network class of ``space``'s family; its children are ``.static_class``."""
+    """The super-network class of ``space``'s family; its subnets are ``.subnet_class``."""
     from .models import SUPERNETS
     return SUPERNETS[get_space(space).family]
 
 
 def backbone_cfg(space, allocation=None, **kwargs) -> dict:
-    """Config dict of the static backbone at ``allocation``; ``None`` gives the super-network.
+    """Config dict of the subnet backbone at ``allocation``; ``None`` gives the super-network.
 
     >>> backbone_cfg('resnet_bottleneck', (1, 3, 7, 5), out_indices=(3,))
     {'type': 'AllocatedResNet', 'space': 'resnet_bottleneck', 'stage_blocks': (1, 3, 7, 5), 'out_indices': (3,)}
     """
     space = get_space(space)
     supernet = supernet_class(space)
-    cfg = dict(type=(supernet if allocation is None else supernet.static_class).__name__,
+    cfg = dict(type=(supernet if allocation is None else supernet.subnet_class).__name__,
                space=_space_ref(space))
     if allocation is not None:
         cfg['stage_blocks'] = space.validate(allocation, allow_deeper=True)
@@ -37,7 +37,7 @@ def build_backbone(space, allocation=None, **kwargs):
     supernet = supernet_class(space)
     if allocation is None:
         return supernet(space=_space_ref(space), **kwargs)
-    return supernet.static_class(stage_blocks=space.validate(allocation, allow_deeper=True),
+    return supernet.subnet_class(stage_blocks=space.validate(allocation, allow_deeper=True),
                                  space=_space_ref(space), **kwargs)
 
 

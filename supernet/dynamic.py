@@ -1,6 +1,6 @@
-"""What turns a static backbone into a single-path super-network: an active depth per stage.
+"""What turns a subnet backbone into a single-path super-network: an active depth per stage.
 
-A super-network is its family's static backbone built at the space's maximum depths; the only
+A super-network is its family's subnet backbone built at the space's maximum depths; the only
 difference is that each searched stage runs its first ``S_i`` blocks (paper 004, Sec. 3.2). The
 API follows OFA's (``set_active_subnet`` / ``sample_active_subnet`` / ``get_active_subnet``):
 :meth:`set_allocation`, :meth:`sample_allocation`, :meth:`get_subnet`.
@@ -12,6 +12,8 @@ from itertools import islice
 import numpy as np
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from common import deprecation
 
 from .spaces import Allocation
 from .subnet import extract_subnet
@@ -68,16 +70,16 @@ class StagedBackbone:
 class SuperNetMixin:
     """Mixin for a backbone built at ``space.max_depths`` whose stages run a prefix of blocks.
 
-    The class using it calls :meth:`_init_allocation` after building; ``self._child_kwargs``
-    holds the constructor arguments a child shares with the super-network. A child is an instance
-    of the class attribute ``static_class`` (e.g. ``ResNetSuperNet.static_class`` is
+    The class using it calls :meth:`_init_allocation` after building; ``self._subnet_kwargs``
+    holds the constructor arguments a subnet shares with the super-network. A subnet is an instance
+    of the class attribute ``subnet_class`` (e.g. ``ResNetSuperNet.subnet_class`` is
     ``AllocatedResNet``), which every super-network names itself.
     """
-    static_class: type
+    subnet_class: type
 
-    def _init_allocation(self, child_kwargs: dict):
-        # A child inherits weights, not the super-network's initialisation recipe.
-        self._child_kwargs = {k: v for k, v in child_kwargs.items() if k != 'init_cfg'}
+    def _init_allocation(self, subnet_kwargs: dict):
+        # A subnet inherits weights, not the super-network's initialisation recipe.
+        self._subnet_kwargs = {k: v for k, v in subnet_kwargs.items() if k != 'init_cfg'}
         self.set_allocation(self.space.max_depths)
 
     @property
@@ -105,22 +107,27 @@ class SuperNetMixin:
         return x
 
     def get_subnet(self, allocation=None):
-        """The static backbone of ``allocation`` (default: the active one) with inherited weights.
+        """The subnet backbone of ``allocation`` (default: the active one) with inherited weights.
 
         It is an ordinary backbone (e.g. :class:`AllocatedResNet`), buildable from a config and
         loadable without this class; its outputs equal this super-network's at that allocation.
         """
         allocation = self.allocation if allocation is None else self.space.validate(allocation)
-        child = self.static_backbone(allocation)
-        child.load_state_dict(extract_subnet(self.state_dict(), allocation, self.space))
-        return child.train(self.training)
+        subnet = self.build_subnet(allocation)
+        subnet.load_state_dict(extract_subnet(self.state_dict(), allocation, self.space))
+        return subnet.train(self.training)
 
-    def static_backbone(self, allocation):
-        """A freshly initialized static backbone of ``allocation`` with this super-network's
+    def build_subnet(self, allocation):
+        """A freshly initialized subnet backbone of ``allocation`` with this super-network's
         constructor arguments (``out_indices``, ``norm_eval``, ``frozen_stages``, ...).
 
         Depths may exceed the space's maximum: the blocks this super-network lacks have to be
         initialized from elsewhere (e.g. by weight transfer from :meth:`get_subnet`).
         """
         allocation = self.space.validate(allocation, allow_deeper=True)
-        return self.static_class(stage_blocks=allocation, space=self.space, **self._child_kwargs)
+        return self.subnet_class(stage_blocks=allocation, space=self.space, **self._subnet_kwargs)
+
+    def static_backbone(self, allocation):
+        """Deprecated name of :meth:`build_subnet`."""
+        deprecation.warn_once(f'{type(self).__name__}.static_backbone', 'build_subnet')
+        return self.build_subnet(allocation)

@@ -2,11 +2,11 @@
 
 Module and parameter names are mmdet's ``MobileNetV2``: ``conv1`` (stem), ``layer1`` … ``layer7``
 (stages of ``InvertedResidual``, mmdet's rebuilt in :mod:`supernet.layers`: ``expand_conv``,
-``depthwise_conv``, ``linear_conv``) and
-``conv2`` (1×1 head), with mmdet's ``out_indices`` (0–6 the layers, 7 ``conv2``) and
-``frozen_stages`` (0 the stem, k also ``layer1..k``). mmdet's class reads a fixed 4-column table
-with one kernel size, so it cannot express MnasNet's 5×5 stages; this class is the same builder
-driven by a search space, and a test checks it against mmdet's ``MobileNetV2`` key for key.
+``depthwise_conv``, ``linear_conv``) and ``conv2`` (1×1 head), with mmdet's ``out_indices`` (0–6
+the layers, 7 ``conv2``) and ``frozen_stages`` (0 the stem, k also ``layer1..k``). mmdet's class
+reads a fixed 4-column table with one kernel size, so it cannot express MnasNet's 5×5 stages; this
+class is the same builder driven by a search space, and a test checks it against mmdet's
+``MobileNetV2`` key for key.
 
 Unlike mmdet's class, layers past the highest of ``out_indices`` are not built (as timm's
 ``features_only``): a detector feeding ``layer7`` to FPN has no ``conv2``, so under DDP no
@@ -154,9 +154,9 @@ class MobileNetV2SuperNet(_MobileSuperNet, AllocatedMobileNetV2):
         >>> supernet.sample_allocation(np.random.default_rng(0))
         (5, 4, 5, 2, 3)
     """
-    static_class = AllocatedMobileNetV2
+    subnet_class = AllocatedMobileNetV2
 
 
 class MnasNetSuperNet(_MobileSuperNet, AllocatedMnasNet):
     """MnasNet-B0 single-path super-network (max depths [5, 6, 8, 7, 7])."""
-    static_class = AllocatedMnasNet
+    subnet_class = AllocatedMnasNet

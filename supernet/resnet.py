@@ -23,7 +23,7 @@ _SPACE_ARGS = ('depth', 'base_channels', 'stem_channels', 'num_stages', 'strides
 
 
 class AllocatedResNet(StagedBackbone, BaseModule):
-    """A ResNet whose stage ``i`` has ``stage_blocks[i]`` blocks (a child of the super-network).
+    """A ResNet whose stage ``i`` has ``stage_blocks[i]`` blocks (a subnet of the super-network).
 
     Args:
         stage_blocks (Sequence[int] | None): blocks per stage, e.g. ``(1, 3, 7, 5)`` for paper
@@ -204,12 +204,12 @@ class ResNetSuperNet(SuperNetMixin, AllocatedResNet):
         >>> supernet = ResNetSuperNet('resnet_basic').eval()
         >>> supernet.set_allocation((1, 2, 3, 1))
         (1, 2, 3, 1)
-        >>> child = supernet.get_subnet()
+        >>> subnet = supernet.get_subnet()
         >>> x = torch.rand(1, 3, 64, 64)
-        >>> torch.allclose(supernet(x)[-1], child(x)[-1], atol=1e-5)
+        >>> torch.allclose(supernet(x)[-1], subnet(x)[-1], atol=1e-5)
         True
     """
-    static_class = AllocatedResNet
+    subnet_class = AllocatedResNet
 
     def __init__(self, space='resnet_bottleneck', **kwargs):
         space = get_space(space)

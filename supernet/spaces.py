@@ -38,7 +38,7 @@ class StageSpec:
 
     ``channels`` is mmdet's ``planes`` for ResNet blocks (a bottleneck outputs 4 × planes) and
     the output width for inverted residuals. A stage with ``searchable=False`` keeps
-    ``default_depth`` blocks in every child (MobileNetV2's first and last layers).
+    ``default_depth`` blocks in every subnet (MobileNetV2's first and last layers).
     """
     name: str
     block: str
@@ -116,7 +116,7 @@ class SearchSpace:
     def validate(self, allocation: Iterable, allow_deeper: bool = False) -> Allocation:
         """Return ``allocation`` as a tuple of ints or raise :class:`AllocationError`.
 
-        ``allow_deeper`` admits depths beyond a stage's maximum: a static backbone may be built
+        ``allow_deeper`` admits depths beyond a stage's maximum: a subnet backbone may be built
         deeper than the super-network (its extra blocks then come from elsewhere).
         """
         names = ', '.join(s.name for s in self.searched)
@@ -152,7 +152,7 @@ class SearchSpace:
         return dataclasses.replace(self, **changes)
 
     def clipped(self, allocation: Iterable) -> Allocation:
-        """``allocation`` with each depth capped at its stage's maximum: the deepest child of the
+        """``allocation`` with each depth capped at its stage's maximum: the deepest subnet of the
         super-network inside a candidate that may be deeper.
 
             >>> get_space('resnet_basic').clipped((1, 9, 2, 2))
@@ -260,7 +260,7 @@ def inverted_residual_space(name: str, family: str, layers: Sequence[tuple],
 
 
 # The paper's super-network (Sec. 4.1): [8, 10, 36, 14], about the FLOPs of ResNet-200. It holds
-# ResNet-50 [3, 4, 6, 3], ResNet-101 [3, 4, 23, 3], ResNet-152 [3, 8, 36, 3] and every child the
+# ResNet-50 [3, 4, 6, 3], ResNet-101 [3, 4, 23, 3], ResNet-152 [3, 8, 36, 3] and every subnet the
 # paper reports (e.g. [1, 3, 7, 5], [2, 5, 19, 7], [1, 6, 6, 3]).
 register_space(resnet_space('resnet_bottleneck', 'bottleneck', (8, 10, 36, 14), (3, 4, 6, 3)))
 # Basic blocks for small tests: ResNet-34 [3, 4, 6, 3] is the super-network, ResNet-18 the default.

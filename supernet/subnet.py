@@ -1,12 +1,13 @@
-"""Children of a super-network: the weights they inherit.
+"""Subnets of a super-network: the weights they inherit, as a state dict.
 
-A child keeps the first ``S_i`` blocks of every searched stage, so its state dict is the
-super-network's minus the later blocks; no key is renamed.
+A subnet keeps the first ``S_i`` blocks of every searched stage, so its state dict is the
+super-network's minus the later blocks; no key is renamed. Backbones and checkpoint files of
+subnets: :mod:`supernet.extract`.
 
     >>> from supernet import build_backbone
     >>> supernet_sd = build_backbone('resnet_basic').state_dict()
-    >>> child_sd = extract_subnet(supernet_sd, (1, 2, 3, 1), 'resnet_basic')
-    >>> build_backbone('resnet_basic', (1, 2, 3, 1)).load_state_dict(child_sd)
+    >>> subnet_sd = extract_subnet(supernet_sd, (1, 2, 3, 1), 'resnet_basic')
+    >>> build_backbone('resnet_basic', (1, 2, 3, 1)).load_state_dict(subnet_sd)
     <All keys matched successfully>
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ _BLOCK_KEY = re.compile(r'(?P<stage>[A-Za-z_]\w*)\.(?P<index>\d+)\.')
 
 def extract_subnet(state_dict: Mapping, allocation, space='resnet_bottleneck',
                    prefix: str = '') -> OrderedDict:
-    """The child's state dict: the super-network's without blocks past each stage's depth.
+    """The subnet's state dict: the super-network's without blocks past each stage's depth.
 
     Args:
         state_dict: a super-network state dict (tensors are shared, not copied).
@@ -36,7 +37,7 @@ def extract_subnet(state_dict: Mapping, allocation, space='resnet_bottleneck',
     """
     space = get_space(space)
     depths = dict(zip((s.name for s in space.searched), space.validate(allocation)))
-    child, found = OrderedDict(), defaultdict(set)
+    subnet, found = OrderedDict(), defaultdict(set)
     for key, value in state_dict.items():
         match = _BLOCK_KEY.match(key, len(prefix)) if key.startswith(prefix) else None
         if match and match['stage'] in depths:
@@ -44,7 +45,7 @@ def extract_subnet(state_dict: Mapping, allocation, space='resnet_bottleneck',
             found[match['stage']].add(index)
             if index >= depths[match['stage']]:
                 continue
-        child[key] = value
+        subnet[key] = value
     for stage, depth in depths.items():
         missing = sorted(set(range(depth)) - found[stage])
         if missing:
@@ -53,5 +54,5 @@ def extract_subnet(state_dict: Mapping, allocation, space='resnet_bottleneck',
                            f'{space.name!r}, prefix {prefix!r}: is the prefix right?)')
     metadata = getattr(state_dict, '_metadata', None)
     if metadata is not None:  # module versions, read by load_state_dict (e.g. BatchNorm)
-        child._metadata = metadata
-    return child
+        subnet._metadata = metadata
+    return subnet

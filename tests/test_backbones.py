@@ -40,17 +40,17 @@ def test_space_arguments_are_not_taken_twice():
         AllocatedResNet(space='mobilenet_v2')
 
 
-def test_child_loads_through_init_cfg_pretrained(tmp_path):
+def test_subnet_loads_through_init_cfg_pretrained(tmp_path):
     supernet = build_backbone('resnet_basic')
     supernet.set_allocation((1, 2, 3, 1))
-    child = supernet.get_subnet()
-    path = tmp_path / 'child.pth'
-    save_checkpoint({'state_dict': child.state_dict()}, str(path))
+    subnet = supernet.get_subnet()
+    path = tmp_path / 'subnet.pth'
+    save_checkpoint({'state_dict': subnet.state_dict()}, str(path))
     fresh = build_backbone('resnet_basic', (1, 2, 3, 1),
                            init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-    assert not torch.equal(fresh.layer3[2].conv1.weight, child.layer3[2].conv1.weight)
+    assert not torch.equal(fresh.layer3[2].conv1.weight, subnet.layer3[2].conv1.weight)
     fresh.init_weights()
-    for key, value in child.state_dict().items():
+    for key, value in subnet.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value), key
 
 
@@ -83,7 +83,7 @@ def test_layers_past_the_last_output_are_not_built_and_their_weights_load_non_st
         full_layer7 = full.eval().forward_layers(full.forward_stem(images), stop=7)[0]
         torch.testing.assert_close(fpn.eval()(images)[-1], full_layer7)
 
-    # the super-network and its children alike: nothing past layer6 when it is the last output
+    # the super-network and its subnets alike: nothing past layer6 when it is the last output
     supernet = build_backbone(space, out_indices=(5,), frozen_stages=7)
     assert supernet.layer_names[-1] == 'layer6' and not hasattr(supernet, 'layer7')
     assert supernet.get_subnet((1, 2, 3, 4, 5)).layer_names == supernet.layer_names

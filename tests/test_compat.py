@@ -11,7 +11,7 @@ from mmpretrain.models.backbones import MobileNetV2 as MMPretrainMobileNetV2
 from conftest import randomize_batchnorm
 from supernet import (AllocatedMnasNet, AllocatedMobileNetV2, AllocatedResNet, ResNetSuperNet,
                       extract_subnet)
-from supernet.convert import convert_mmpretrain_mobilenet_v2, convert_torchvision_mnasnet
+from initialize.convert import convert_mmpretrain_mobilenet_v2, convert_torchvision_mnasnet
 
 
 def assert_same_outputs(ours, theirs, images):

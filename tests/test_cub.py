@@ -9,7 +9,7 @@ import pytest
 from mmpretrain.datasets import CUB
 from mmpretrain.registry import DATASETS
 
-from supernet.datasets import (
+from archdata import (
     CUB2010,
     DIGITS_CLASSES,
     load_digits,
@@ -76,7 +76,7 @@ def test_cub_configs_follow_the_paper_recipe(name):
     assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
     from mmpretrain.registry import MODELS
 
-    import supernet.registry  # noqa: F401  (what the config's custom_imports does)
+    import engine.registry  # noqa: F401  (what the config's custom_imports does)
     model = MODELS.build(cfg.model)
     assert model.backbone.stage_blocks == cfg.model.backbone.stage_blocks
     assert model.head.num_classes == 200
@@ -84,7 +84,7 @@ def test_cub_configs_follow_the_paper_recipe(name):
 
 def test_cub2010_config_trains_and_tests_through_the_tool(tmp_path):
     """tools/train.py on the CUB-200 (2010) layout: the config's own dataset type (CUB2010, which
-    only supernet.registry registers) and layout, at 64 px, one epoch, from random weights."""
+    only engine.registry registers) and layout, at 64 px, one epoch, from random weights."""
     images, labels = load_digits()
     keep = np.flatnonzero(labels < 3)[:18]  # 3 classes, 6 images each in the digits' order
     is_train = np.arange(len(keep)) % 3 != 0
@@ -115,7 +115,7 @@ def test_data_root_reaches_the_dataset_inside_a_wrapper(tmp_path):
     inner dataset reads the new root, the wrapper gets no data_root it does not take."""
     from mmengine.config import Config
 
-    from supernet.engine.launch import set_data_root
+    from engine.launch import set_data_root
     images, labels = load_digits()
     root = write_cub2011(tmp_path / 'digits', images[:60], labels[:60],
                          np.arange(60) % 4 != 0, DIGITS_CLASSES)

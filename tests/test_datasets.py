@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from supernet.datasets import (DIGITS_CLASSES, FASHION_MNIST_CLASSES, load_digits,
+from archdata import (DIGITS_CLASSES, FASHION_MNIST_CLASSES, load_digits,
                                load_fashion_mnist, write_image_folder)
 
 
@@ -41,7 +41,7 @@ def test_write_image_folder_round_trips(tmp_path):
 
 
 def test_imagenet_subset_names_a_wrong_layout_or_a_missing_split(tmp_path):
-    from supernet.datasets import ImageNetSubset
+    from archdata import ImageNetSubset
     with pytest.raises(ValueError, match="layout='tree', allowed 'auto', 'lists', 'folders'"):
         ImageNetSubset(data_root=str(tmp_path), split='train', layout='tree')
     with pytest.raises(FileNotFoundError, match=r"split='val'.*no meta/val.txt or val/<class>/"):

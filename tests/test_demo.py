@@ -29,12 +29,12 @@ def test_demo_runs_the_whole_chain_and_resumes(tmp_path):
     assert sum(summary['allocation']) == 16 and summary['chain'][-1] == summary['allocation']
     assert 10 < summary['test_top1'] <= 100  # better than chance on 10 digits
     assert f'test top-1 {summary["test_top1"]:.2f}%' in first.stdout
-    # paper Sec. 3.4: the child was fine-tuned on the source, and the target fine-tune started
+    # paper Sec. 3.4: the subnet was fine-tuned on the source, and the target fine-tune started
     # from that (the step's own test: tests/test_source_step.py)
     assert summary['source_step'] and 10 < summary['source_top1'] <= 100
     assert Path(summary['source_checkpoint']).is_file()
-    assert Path(summary['source_checkpoint']).parent == work / 'child_source'
-    assert '5/6 fine-tune the child on Fashion-MNIST' in first.stdout
+    assert Path(summary['source_checkpoint']).parent == work / 'subnet_source'
+    assert '5/6 fine-tune the subnet on Fashion-MNIST' in first.stdout
     again = subprocess.run(args + ['--resume'], capture_output=True, text=True, timeout=600,
                            cwd=ROOT)  # every step done: nothing is trained again
     assert again.returncode == 0, again.stderr[-3000:]

@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import save_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
-import supernet.registry  # noqa: F401  (what the configs' custom_imports do)
+import engine.registry  # noqa: F401  (what the configs' custom_imports do)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p.relative_to(ROOT).as_posix() for p in
@@ -57,7 +57,7 @@ def test_configs_cover_every_registered_backbone_and_the_papers_allocations():
                          [(c, None) for c in CONFIGS] + SUPERNET_VARIANTS)
 def test_backbone_feeds_fpn_the_channels_and_strides_it_expects(config, backbone_type):
     cfg = load(config, backbone_type)
-    assert cfg.custom_imports.imports == ['supernet.registry']
+    assert cfg.custom_imports.imports == ['engine.registry']
     assert cfg.runner_type == 'SafeCheckpointRunner'
     init = cfg.model.backbone.init_cfg
     assert init.type == 'Pretrained' and init.prefix == 'backbone.'
@@ -96,17 +96,17 @@ def test_backbone_feeds_fpn_the_channels_and_strides_it_expects(config, backbone
 
 @pytest.mark.parametrize('config', ['configs/detection/faster_rcnn_transfer_mbv2_fpn_1x_coco.py',
                                     'configs/detection/faster_rcnn_transfer_mnasnet_fpn_1x_coco.py'])
-def test_init_cfg_loads_the_child_under_the_backbone_prefix(config, tmp_path):
+def test_init_cfg_loads_the_subnet_under_the_backbone_prefix(config, tmp_path):
     cfg = load(config)
     init_default_scope('mmdet')
     torch.manual_seed(0)
-    child = MODELS.build(cfg.model)  # stands for a detector-shaped child checkpoint
-    path = tmp_path / 'child.pth'
-    save_checkpoint({'state_dict': child.state_dict()}, str(path))
+    subnet = MODELS.build(cfg.model)  # stands for a detector-shaped subnet checkpoint
+    path = tmp_path / 'subnet.pth'
+    save_checkpoint({'state_dict': subnet.state_dict()}, str(path))
     cfg.model.backbone.init_cfg.checkpoint = str(path)
     torch.manual_seed(1)
     detector = MODELS.build(cfg.model)
-    expected = {k[len('backbone.'):]: v for k, v in child.state_dict().items()
+    expected = {k[len('backbone.'):]: v for k, v in subnet.state_dict().items()
                 if k.startswith('backbone.')}
     before = detector.backbone.state_dict()
     assert any(not torch.equal(before[k], v) for k, v in expected.items())

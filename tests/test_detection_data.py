@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from supernet.datasets import coco_glyphs, write_coco_glyphs
-from supernet.datasets.coco_glyphs import MASK_THRESHOLD
+from archdata import coco_glyphs, write_coco_glyphs
+from archdata.coco_glyphs import MASK_THRESHOLD
 
 
 def read_split(root, split):

@@ -14,13 +14,13 @@ import torch
 from conftest import assert_search_state_unchanged, search_state
 from mmengine.config import Config
 
+from archdata import write_coco_glyphs
 from common.batchnorm import batchnorms
 from common.checkpoint import atomic_save, load_checkpoint_safely
+from engine.detection import DetectionEvaluator
+from engine.launch import build_runner
 from search import ComplexityCounter, SearchLog, greedy_search
-from search.detection import DetectionEvaluator
 from supernet import build_backbone
-from supernet.datasets import write_coco_glyphs
-from supernet.engine.launch import build_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / 'configs/demo/supernet_faster_rcnn_glyphs.py'
@@ -170,7 +170,7 @@ def search_setup(glyphs, tmp_path, space, **search_cfg):
 
 
 def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
-    """search.pipeline.run_search (tools/greedy_search.py) on the super-network detector config,
+    """engine.pipeline.run_search (tools/greedy_search.py) on the super-network detector config,
     its search_cfg naming the evaluator 'detection': fine-tune, search, log, result."""
     from search import pipeline
     assert pipeline.EVALUATORS.get('detection') is DetectionEvaluator
@@ -234,9 +234,9 @@ def test_candidates_past_the_maximum_are_transferred_and_the_detector_restored(r
     model.train()
     before = search_state(model)
     detection = DetectionEvaluator(runner, num_recal_batches=2)
-    child = (2, 1, 3, 1)  # the swapped-in static child scores as the super-network at it
-    assert detection.score_backbone(model.backbone.get_subnet(child), child) == \
-        pytest.approx(detection(child), abs=1e-9)
+    subnet = (2, 1, 3, 1)  # the swapped-in subnet scores as the super-network at it
+    assert detection.score_backbone(model.backbone.get_subnet(subnet), subnet) == \
+        pytest.approx(detection(subnet), abs=1e-9)
     evaluate = TransferringEvaluator(detection)
     score = evaluate((9, 1, 3, 1))  # layer1 holds at most 8 blocks
     assert 0 <= score <= 1 and (9, 1, 3, 1) in detection.results
@@ -247,7 +247,7 @@ def test_candidates_past_the_maximum_are_transferred_and_the_detector_restored(r
 
 def test_search_pipeline_past_the_maximum(glyphs, tmp_path, monkeypatch):
     """run_search with search_cfg.beyond_max on a detector whose super-network has max depths
-    (2, 1, 1, 1): three of the four first children lie past it and are transferred."""
+    (2, 1, 1, 1): three of the four first subnets lie past it and are transferred."""
     import dataclasses
 
     from search import pipeline

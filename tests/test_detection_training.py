@@ -1,5 +1,5 @@
-"""From a child checkpoint to a trained detector: Faster-RCNN and Mask-RCNN with an
-AllocatedResNet load the child through init_cfg, train on the embedded COCO set and are scored by
+"""From a subnet checkpoint to a trained detector: Faster-RCNN and Mask-RCNN with an
+AllocatedResNet load the subnet through init_cfg, train on the embedded COCO set and are scored by
 mmdet's CocoMetric; the same through tools/dist_train.sh on two gloo processes. The paper's
 MobileNetV2 and MnasNet detectors too: no parameter goes without a gradient, so DDP trains them."""
 import json
@@ -14,16 +14,16 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from archdata import write_coco_glyphs
 from common.checkpoint import atomic_save, load_checkpoint_safely
+from engine.launch import build_runner
 from supernet import build_backbone
-from supernet.datasets import write_coco_glyphs
-from supernet.engine.launch import build_runner
-from supernet.export import export_child
+from supernet.extract import extract_subnet_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-CHILD = (1, 2, 3, 2)
-DEMO = {'faster': ROOT / 'configs/demo/faster_rcnn_child_glyphs.py',
-        'mask': ROOT / 'configs/demo/mask_rcnn_child_glyphs.py'}
+SUBNET = (1, 2, 3, 2)
+DEMO = {'faster': ROOT / 'configs/demo/faster_rcnn_subnet_glyphs.py',
+        'mask': ROOT / 'configs/demo/mask_rcnn_subnet_glyphs.py'}
 
 
 @pytest.fixture(scope='module')
@@ -33,23 +33,23 @@ def glyphs(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def child_checkpoint(tmp_path_factory):
-    """A child cut by export_child (tools/extract_subnet.py) from a demo super-network checkpoint
+def subnet_checkpoint(tmp_path_factory):
+    """A subnet cut by extract_subnet_checkpoint (tools/extract_subnet.py) from a demo super-network checkpoint
     shaped like tools/train_supernet.py's (a classifier: backbone.* keys, meta with the space)."""
-    folder = tmp_path_factory.mktemp('child')
+    folder = tmp_path_factory.mktemp('subnet')
     torch.manual_seed(0)
     supernet = build_backbone('resnet_bottleneck_demo')
     state = {f'backbone.{k}': v for k, v in supernet.state_dict().items()}
     state['head.fc.weight'] = torch.zeros(10, 256)
     atomic_save({'state_dict': state, 'meta': {'space': 'resnet_bottleneck_demo'}},
                 folder / 'supernet.pth')
-    export_child(folder / 'supernet.pth', CHILD, folder / 'child.pth')
-    return folder / 'child.pth'
+    extract_subnet_checkpoint(folder / 'supernet.pth', SUBNET, folder / 'subnet.pth')
+    return folder / 'subnet.pth'
 
 
-def small(glyphs, child, **extra):
-    """Overrides: the tiny set, the child, one image per GPU-less worker, a constant LR."""
-    return {'model.backbone.stage_blocks': CHILD, 'model.backbone.init_cfg.checkpoint': str(child),
+def small(glyphs, subnet, **extra):
+    """Overrides: the tiny set, the subnet, one image per GPU-less worker, a constant LR."""
+    return {'model.backbone.stage_blocks': SUBNET, 'model.backbone.init_cfg.checkpoint': str(subnet),
             'train_dataloader.num_workers': 0, 'val_dataloader.num_workers': 0,
             'test_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
             'val_dataloader.persistent_workers': False,
@@ -58,8 +58,8 @@ def small(glyphs, child, **extra):
 
 
 @pytest.mark.parametrize('kind', ['faster', 'mask'])
-def test_detector_loads_the_child_trains_and_is_scored_by_coco_metric(kind, glyphs,
-                                                                      child_checkpoint, tmp_path):
+def test_detector_loads_the_subnet_trains_and_is_scored_by_coco_metric(kind, glyphs,
+                                                                      subnet_checkpoint, tmp_path):
     cfg = Config.fromfile(DEMO[kind])
     cfg.work_dir = str(tmp_path)
     cfg.experiment_name = kind
@@ -73,13 +73,13 @@ def test_detector_loads_the_child_trains_and_is_scored_by_coco_metric(kind, glyp
              # every box counts: an untrained detector may score none above mmdet's 0.05
              'model.test_cfg.rcnn.score_thr': 0.0}
     runner = build_runner(cfg, data_root=str(glyphs),
-                          cfg_options=small(glyphs, child_checkpoint, **fixed))
+                          cfg_options=small(glyphs, subnet_checkpoint, **fixed))
     model = runner.model
     assert type(model).__name__ == {'faster': 'FasterRCNN', 'mask': 'MaskRCNN'}[kind]
     assert runner.cfg.val_evaluator.ann_file.startswith(str(glyphs))  # --data-root moved it
 
-    child = load_checkpoint_safely(child_checkpoint)['state_dict']
-    expected = {k[len('backbone.'):]: v for k, v in child.items() if k.startswith('backbone.')}
+    subnet = load_checkpoint_safely(subnet_checkpoint)['state_dict']
+    expected = {k[len('backbone.'):]: v for k, v in subnet.items() if k.startswith('backbone.')}
     backbone = model.backbone.state_dict()
     assert backbone.keys() == expected.keys()
     assert any(not torch.equal(backbone[k], v) for k, v in expected.items())
@@ -120,8 +120,8 @@ def two_process_train(config, glyphs, work_dir, overrides: dict, *args) -> str:
     return result.stdout + result.stderr
 
 
-def test_two_process_torchrun_trains_and_evaluates_a_detector(glyphs, child_checkpoint, tmp_path):
-    overrides = small(glyphs, child_checkpoint, **{
+def test_two_process_torchrun_trains_and_evaluates_a_detector(glyphs, subnet_checkpoint, tmp_path):
+    overrides = small(glyphs, subnet_checkpoint, **{
         'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 1,
         'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1})
     log = two_process_train(DEMO['faster'], glyphs, tmp_path, overrides, '--test')

@@ -1,4 +1,4 @@
-"""Weight inheritance: a child checkpoint cut from a trained super-network checkpoint."""
+"""Weight inheritance: a subnet checkpoint cut from a trained super-network checkpoint."""
 import subprocess
 import sys
 from pathlib import Path
@@ -8,16 +8,16 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
+from archdata import prepare_demo_source
 from common.checkpoint import load_checkpoint_safely
+from engine.launch import build_runner
 from supernet import AllocationError, extract_subnet
-from supernet.datasets import prepare_demo_source
-from supernet.engine.launch import build_runner
-from supernet.export import export_child
+from supernet.extract import extract_subnet_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_extracted_child_reproduces_the_supernet_child(tmp_path):
+def test_extracted_subnet_reproduces_the_supernet_subnet(tmp_path):
     data = prepare_demo_source(tmp_path / 'fashion', train_per_class=8, val_per_class=2)
     cfg = Config.fromfile(ROOT / 'configs/demo/supernet_resnet_fashion.py')
     cfg.work_dir = str(tmp_path / 'work')
@@ -31,29 +31,29 @@ def test_extracted_child_reproduces_the_supernet_child(tmp_path):
     supernet_ckpt = tmp_path / 'work' / 'iter_2.pth'
     assert load_checkpoint_safely(supernet_ckpt)['meta']['space'] == 'resnet_bottleneck_demo'
 
-    out = tmp_path / 'child.pth'
+    out = tmp_path / 'subnet.pth'
     result = subprocess.run([sys.executable, str(ROOT / 'tools/extract_subnet.py'),
                              str(supernet_ckpt), '--allocation', '1,3,7,5', '--out', str(out)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "'stage_blocks': (1, 3, 7, 5)" in result.stdout and "prefix': 'backbone.'" in result.stdout
-    child = load_checkpoint_safely(out)
-    assert child['meta']['allocation'] == [1, 3, 7, 5] and child['meta']['flops'] > 0
-    assert child['meta']['transferred'] is None  # every block comes from the super-network
-    assert not any(k.startswith('backbone.layer3.7.') for k in child['state_dict'])
-    assert 'head.fc.weight' in child['state_dict']
+    subnet = load_checkpoint_safely(out)
+    assert subnet['meta']['allocation'] == [1, 3, 7, 5] and subnet['meta']['flops'] > 0
+    assert subnet['meta']['transferred'] is None  # every block comes from the super-network
+    assert not any(k.startswith('backbone.layer3.7.') for k in subnet['state_dict'])
+    assert 'head.fc.weight' in subnet['state_dict']
 
     supernet_model = runner.model.eval()
     supernet_model.backbone.set_allocation((1, 3, 7, 5))
     images = torch.randn(2, 3, 28, 28)
     with torch.no_grad():
         expected = supernet_model(images, mode='tensor')
-    # Route 1: the whole child classifier (load_from / load_state_dict).
+    # Route 1: the whole subnet classifier (load_from / load_state_dict).
     classifier_cfg = cfg.model.copy()
     classifier_cfg.backbone = dict(type='AllocatedResNet', space='resnet_bottleneck_demo',
                                    stage_blocks=(1, 3, 7, 5), out_indices=(3,))
     classifier = MODELS.build(classifier_cfg).eval()
-    classifier.load_state_dict(child['state_dict'], strict=True)
+    classifier.load_state_dict(subnet['state_dict'], strict=True)
     with torch.no_grad():
         torch.testing.assert_close(classifier(images, mode='tensor'), expected)
     # Route 2: a backbone initialised through init_cfg with the printed prefix.
@@ -67,8 +67,8 @@ def test_extracted_child_reproduces_the_supernet_child(tmp_path):
                                    supernet_model.backbone(images)[0])
 
 
-def test_child_fine_tunes_on_the_source_from_its_checkpoint(tmp_path):
-    # Weight search step 1: the extracted child (whole classifier keys) loads with load_from.
+def test_subnet_fine_tunes_on_the_source_from_its_checkpoint(tmp_path):
+    # Weight search step 1: the extracted subnet (whole classifier keys) loads with load_from.
     data = prepare_demo_source(tmp_path / 'fashion', train_per_class=4, val_per_class=1)
     cfg = Config.fromfile(ROOT / 'configs/demo/supernet_resnet_fashion.py')
     cfg.model.backbone = dict(type='ResNetSuperNet', space='resnet_bottleneck_demo',
@@ -77,32 +77,32 @@ def test_child_fine_tunes_on_the_source_from_its_checkpoint(tmp_path):
     from common.checkpoint import atomic_save
     atomic_save({'state_dict': supernet.state_dict(),
                  'meta': {'space': 'resnet_bottleneck_demo'}}, tmp_path / 'supernet.pth')
-    export_child(tmp_path / 'supernet.pth', (1, 4, 5, 2), tmp_path / 'child.pth')
+    extract_subnet_checkpoint(tmp_path / 'supernet.pth', (1, 4, 5, 2), tmp_path / 'subnet.pth')
 
-    child_cfg = Config.fromfile(ROOT / 'configs/demo/finetune_child_fashion.py')
-    child_cfg.work_dir = str(tmp_path / 'work')
-    child_cfg.experiment_name = 'child_source'
-    runner = build_runner(child_cfg, data_root=str(data), cfg_options={
-        'load_from': str(tmp_path / 'child.pth'), 'train_cfg.max_iters': 2,
+    subnet_cfg = Config.fromfile(ROOT / 'configs/demo/finetune_subnet_fashion.py')
+    subnet_cfg.work_dir = str(tmp_path / 'work')
+    subnet_cfg.experiment_name = 'subnet_source'
+    runner = build_runner(subnet_cfg, data_root=str(data), cfg_options={
+        'load_from': str(tmp_path / 'subnet.pth'), 'train_cfg.max_iters': 2,
         'train_cfg.val_interval': 2, 'train_dataloader.batch_size': 8,
         'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
         'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
         'default_hooks.checkpoint.interval': 2})
     runner.load_or_resume()  # what train() starts with
-    child = load_checkpoint_safely(tmp_path / 'child.pth')['state_dict']
+    subnet = load_checkpoint_safely(tmp_path / 'subnet.pth')['state_dict']
     loaded = runner.model.state_dict()
-    assert loaded.keys() == child.keys()
-    assert all(torch.equal(loaded[k], v) for k, v in child.items())
+    assert loaded.keys() == subnet.keys()
+    assert all(torch.equal(loaded[k], v) for k, v in subnet.items())
     runner.train()
     assert type(runner.model.backbone).__name__ == 'AllocatedResNet'
     assert runner.model.backbone.stage_blocks == (1, 4, 5, 2)
     assert load_checkpoint_safely(tmp_path / 'work' / 'iter_2.pth')['meta']['iter'] == 2
 
 
-def test_child_deeper_than_the_supernet_grows_its_extra_blocks_by_transfer(tmp_path):
+def test_subnet_deeper_than_the_supernet_grows_its_extra_blocks_by_transfer(tmp_path):
     # What greedy_search(..., beyond_max=1) may find: layer4 one block past its maximum of 14.
     from common.checkpoint import atomic_save
-    from search.grow import export_grown_child
+    from initialize.grow import extract_subnet_beyond_max
     cfg = Config.fromfile(ROOT / 'configs/demo/supernet_resnet_fashion.py')
     cfg.model.backbone = dict(type='ResNetSuperNet', space='resnet_bottleneck_demo',
                               out_indices=(3,))
@@ -112,14 +112,14 @@ def test_child_deeper_than_the_supernet_grows_its_extra_blocks_by_transfer(tmp_p
                  'meta': {'space': 'resnet_bottleneck_demo'}}, tmp_path / 'supernet.pth')
     deeper, inside = (1, 1, 1, 15), (1, 1, 1, 14)
     with pytest.raises(AllocationError, match=r'layer4\) has depth 15, allowed 1..14'):
-        export_child(tmp_path / 'supernet.pth', deeper, tmp_path / 'child.pth')  # not silently
-    backbone_cfg = export_grown_child(tmp_path / 'supernet.pth', deeper, tmp_path / 'child.pth',
+        extract_subnet_checkpoint(tmp_path / 'supernet.pth', deeper, tmp_path / 'subnet.pth')  # not silently
+    backbone_cfg = extract_subnet_beyond_max(tmp_path / 'supernet.pth', deeper, tmp_path / 'subnet.pth',
                                       beyond_max=1)
     assert backbone_cfg['stage_blocks'] == deeper
-    child = load_checkpoint_safely(tmp_path / 'child.pth')
-    assert child['meta']['transferred'] == {'method': 'dpiat', 'source': list(inside),
+    subnet = load_checkpoint_safely(tmp_path / 'subnet.pth')
+    assert subnet['meta']['transferred'] == {'method': 'dpiat', 'source': list(inside),
                                             'coverage': 1.0}
-    state = child['state_dict']
+    state = subnet['state_dict']
 
     classifier_cfg = cfg.model.copy()
     classifier_cfg.backbone = dict(type='AllocatedResNet', space='resnet_bottleneck_demo',

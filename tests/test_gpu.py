@@ -6,14 +6,14 @@ from supernet import build_backbone
 
 
 @pytest.mark.gpu
-def test_supernet_child_matches_its_static_backbone_on_cuda():
+def test_supernet_subnet_matches_its_static_backbone_on_cuda():
     if not torch.cuda.is_available():
         pytest.skip('no CUDA device')
     torch.manual_seed(0)
     supernet = build_backbone('resnet_bottleneck', out_indices=(3,)).cuda().eval()
     allocation = (1, 3, 7, 5)
     supernet.set_allocation(allocation)
-    child = supernet.get_subnet(allocation).cuda().eval()
+    subnet = supernet.get_subnet(allocation).cuda().eval()
     x = torch.randn(2, 3, 64, 64, device='cuda')
     with torch.no_grad():
-        torch.testing.assert_close(supernet(x)[-1], child(x)[-1], atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(supernet(x)[-1], subnet(x)[-1], atol=1e-4, rtol=1e-4)

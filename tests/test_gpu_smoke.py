@@ -11,7 +11,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = [sys.executable, str(ROOT / 'scripts/gpu_smoke.py')]
-CHECKS = {'environment', 'supernet_training', 'supernet_training_amp', 'supernet_vs_child',
+CHECKS = {'environment', 'supernet_training', 'supernet_training_amp', 'supernet_vs_subnet',
           'faster_rcnn', 'collectives'}
 
 
@@ -32,7 +32,7 @@ def test_dry_run_passes_every_check_on_cpu(tmp_path):
     assert training['optim_wrapper'] == 'OptimWrapper' and training['images_per_s'] > 0
     assert training['iterations'] == report['sizes']['iters']
     assert checks['supernet_training_amp']['skipped']  # fp16 AmpOptimWrapper needs CUDA
-    assert checks['supernet_vs_child']['fp32_ratio'] > 0
+    assert checks['supernet_vs_subnet']['fp32_ratio'] > 0
     assert len(checks['faster_rcnn']['detections']) == report['sizes']['det_batch']
     assert checks['faster_rcnn']['roi_losses']  # the RoI head (mmcv's RoIAlign) ran
     collectives = checks['collectives']

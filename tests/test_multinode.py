@@ -56,7 +56,7 @@ def test_slurm_train_runs_srun_with_one_task_per_gpu(tmp_path):
            'SRUN_ARGS': '--quotatype=auto --time=1:00:00',
            'TRAIN_SCRIPT': str(ROOT / 'tools/train.py')}
     env.pop('PYTHONPATH', None)
-    config = 'configs/demo/finetune_child_digits.py'
+    config = 'configs/demo/finetune_subnet_digits.py'
     result = subprocess.run(['bash', 'tools/slurm_train.sh', 'gpu', 'search-r50', config,
                              'work_dirs/x', '--amp', '--help'], capture_output=True, text=True,
                             cwd=ROOT, env=env, timeout=300)
@@ -95,7 +95,7 @@ def search_cfg(tmp_path):
 def test_only_rank_zero_takes_the_work_dir_lock(search_cfg, monkeypatch, slurm_rank, takes_lock):
     """Under srun RANK is unset until mmengine sets it: SLURM_PROCID says who locks. Rank 0 of
     the job holds the lock here; task 0 is refused like any second run, task 1 goes on."""
-    from search.pipeline import run_search
+    from engine.pipeline import run_search
     monkeypatch.delenv('RANK', raising=False)
     monkeypatch.setenv('SLURM_PROCID', slurm_rank)
     with WorkDirLock(search_cfg.work_dir):
@@ -117,7 +117,7 @@ def _decide(rank, port, folders, out):
     """One rank of a 2-process gloo group: does each folder's finetuned.pth get loaded?"""
     torch.distributed.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
                                          rank=rank, world_size=2)
-    from search.pipeline import finetuned_on_rank_zero
+    from engine.pipeline import finetuned_on_rank_zero
     answers = []
     for folder in folders[rank]:
         try:

@@ -1,12 +1,12 @@
 """Every backbone builds from a config dict through mmdet's and mmpretrain's registries after
-``import supernet.registry``, as a config with ``custom_imports=dict(imports=['supernet.registry'])``
+``import engine.registry``, as a config with ``custom_imports=dict(imports=['engine.registry'])``
 does."""
 import subprocess
 import sys
 import textwrap
 
 SCRIPT = textwrap.dedent('''
-    import supernet.registry
+    import engine.registry
     from mmdet.registry import MODELS as MMDET_MODELS
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS

@@ -251,7 +251,7 @@ def test_headline_table_is_rendered_from_the_json(report):
     header = tables_of(markdown.split('\n## ')[0])[0]
     assert header[1][0] == '0' and header[1][2] == claims[0][2:]
 
-    # the source step ran once per child, from its inherited weights; the default and the
+    # the source step ran once per subnet, from its inherited weights; the default and the
     # first allocations of diagnostic 3a also trained alone
     stored = {p.name.removesuffix('.json') for p in (out / 'work' / 'source').glob('*.json')}
     fine_tuned = {f'{alloc(r["allocation"])}_finetuned' for r in headline['rows']
@@ -319,7 +319,7 @@ def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
                       out.parent / 'data', '--seed', '3', '--resume', '--processes', '1')
     resumed = json.loads((stopped / 'report.json').read_text())
     curves = len(list((out / 'work' / 'curves').glob('seed*/*.json')))
-    # every child trained on the source (alone or fine-tuned): the headline asks for each before
+    # every subnet trained on the source (alone or fine-tuned): the headline asks for each before
     # the target fine-tunes that start from it
     source_models = len(list((out / 'work' / 'source').glob('*.json')))
     seeds = data['meta']['data']['target_seeds']
@@ -328,7 +328,7 @@ def test_resume_reuses_what_the_stopped_run_finished(report, tmp_path):
     assert curves >= 4 and evaluations >= len(seeds) * data['sections']['search']['frontier_size']
     assert source_models >= data['meta']['settings']['alone_count'] + 1
     assert resumed['meta']['reused'] == dict(supernet=True, target_finetuning=len(seeds),
-                                             child_finetunes=curves,
+                                             subnet_finetunes=curves,
                                              search_evaluations=evaluations,
                                              source_models=source_models,
                                              transfer_section=True)
@@ -374,7 +374,7 @@ def test_report_refuses_bad_input(tmp_path):
 # -------------------------------------------------------------------------------------- ERF
 @pytest.fixture(scope='module')
 def untrained():
-    """Children of one untrained, seeded demo super-network."""
+    """Subnets of one untrained, seeded demo super-network."""
     allocations = [(1, 1, 1, 1), (3, 4, 6, 3), (2, 6, 14, 6)]
     return dict(allocation_backbones('resnet_bottleneck_demo', allocations, seed=0))
 

@@ -25,7 +25,7 @@ def smooth(a):
 
 
 def fills_stage_0(a):
-    """Stage 0 is worth most, so it reaches its maximum (8) and its children get skipped."""
+    """Stage 0 is worth most, so it reaches its maximum (8) and its subnets get skipped."""
     return 10.0 * a[0] + smooth(a)
 
 
@@ -38,8 +38,8 @@ def simulate(score, k, max_depths=MAX, limit=C):
         for p in kept:
             for i in range(ns):
                 if p[i] < max_depths[i]:
-                    child = p[:i] + (p[i] + 1,) + p[i + 1:]
-                    frontier.setdefault(child, score(child))
+                    subnet = p[:i] + (p[i] + 1,) + p[i + 1:]
+                    frontier.setdefault(subnet, score(subnet))
         if not frontier:
             break
         assert len(set(frontier.values())) == len(frontier)  # no ties: the top k is unambiguous
@@ -75,7 +75,7 @@ def test_evaluations_are_the_simulated_beam_each_once(score, beam):
 
 
 def test_beam_2_at_16_blocks_counts_by_the_documented_formula():
-    """Each step evaluates the children of its two parents, minus the one they share when they
+    """Each step evaluates the subnets of its two parents, minus the one they share when they
     differ by one moved block; the two kept after step 1 always do."""
     evaluate = Counting(fills_stage_0)
     result = greedy_search(PAPER, C, evaluate, counter=False, beam=2)
@@ -86,7 +86,7 @@ def test_beam_2_at_16_blocks_counts_by_the_documented_formula():
     for step in range(2, C - 4 + 1):
         parents = sorted(steps[step - 1], key=lambda r: -r.score)[:2]
         a, b = (p.allocation for p in parents)
-        shared = sum(abs(x - y) for x, y in zip(a, b)) == 2  # max(a, b) is a child of both
+        shared = sum(abs(x - y) for x, y in zip(a, b)) == 2  # max(a, b) is a subnet of both
         assert len(steps[step]) == growable(a) + growable(b) - shared
         if step == 2:
             assert shared
@@ -96,7 +96,7 @@ def test_beam_2_at_16_blocks_counts_by_the_documented_formula():
 
 
 class StepEvaluator:
-    """Has ``evaluate_step``; records each call's parent and children."""
+    """Has ``evaluate_step``; records each call's parent and subnets."""
 
     def __init__(self, score):
         self.score, self.steps = score, []
@@ -104,21 +104,21 @@ class StepEvaluator:
     def __call__(self, allocation):
         raise AssertionError('greedy should call evaluate_step')
 
-    def evaluate_step(self, parent, children):
-        self.steps.append((parent, list(children)))
-        for child in reversed(children):
-            yield child, self.score(child)
+    def evaluate_step(self, parent, subnets):
+        self.steps.append((parent, list(subnets)))
+        for subnet in reversed(subnets):
+            yield subnet, self.score(subnet)
 
 
 def test_evaluate_step_is_called_per_parent_and_never_asked_twice():
     evaluator = StepEvaluator(smooth)
     result = greedy_search(PAPER, C, evaluator, counter=False, beam=2)
-    asked = [c for _, children in evaluator.steps for c in children]
+    asked = [c for _, subnets in evaluator.steps for c in subnets]
     assert len(asked) == len(set(asked)) == result.num_evaluated == len(simulate(smooth, 2)[0])
-    for parent, children in evaluator.steps:
+    for parent, subnets in evaluator.steps:
         assert all(sum(c) == sum(parent) + 1 and all(x >= p for x, p in zip(c, parent))
-                   for c in children)
-    # Two parents per step after the first, unless the second one's children were all taken.
+                   for c in subnets)
+    # Two parents per step after the first, unless the second one's subnets were all taken.
     assert len(evaluator.steps) > C - 4
     assert [r.allocation for r in result.chain] == simulate(smooth, 2)[1]
 

@@ -19,7 +19,7 @@ from supernet import AllocationError, build_backbone, get_space
 from supernet.spaces import resnet_space
 
 BASIC = 'resnet_basic'  # max depths (3, 4, 6, 3)
-# Two blocks per stage at most: a greedy step from a parent with a full stage has a child past it.
+# Two blocks per stage at most: a greedy step from a parent with a full stage has a subnet past it.
 TINY = resnet_space('tiny_basic', 'basic', (2, 2, 2, 2), (1, 1, 1, 1), base_channels=8,
                     small_input=True)
 
@@ -98,15 +98,15 @@ def tiny(digits):  # noqa: F811
     return model, evaluator
 
 
-def test_score_backbone_scores_a_child_as_the_evaluator_does(tiny):
+def test_score_backbone_scores_a_subnet_as_the_evaluator_does(tiny):
     model, evaluator = tiny
     allocation = (2, 1, 2, 1)
-    child = model.backbone.get_subnet(allocation)
-    assert evaluator.score_backbone(child) == pytest.approx(evaluator(allocation), abs=1e-12)
+    subnet = model.backbone.get_subnet(allocation)
+    assert evaluator.score_backbone(subnet) == pytest.approx(evaluator(allocation), abs=1e-12)
     assert model.backbone is evaluator.supernet  # swapped back
 
 
-def test_deeper_child_keeps_inherited_blocks_and_transfers_the_new_ones(tiny):
+def test_deeper_subnet_keeps_inherited_blocks_and_transfers_the_new_ones(tiny):
     model, evaluator = tiny
     evaluate = TransferringEvaluator(evaluator)
     backbone, entry = evaluate.build((1, 4, 2, 1))
@@ -115,11 +115,11 @@ def test_deeper_child_keeps_inherited_blocks_and_transfers_the_new_ones(tiny):
     state = backbone.state_dict()
     assert all(torch.equal(state[k], v) for k, v in inherited.items())  # blocks 0, 1: exact
     report = evaluate.reports[(1, 4, 2, 1)]
-    for block in (2, 3):  # the new blocks come from the child's layer2 blocks
+    for block in (2, 3):  # the new blocks come from the subnet's layer2 blocks
         record = report[f'layer2.{block}.conv1.weight']
         assert record.op == 'copy' and record.source.startswith('layer2.')
         assert torch.equal(state[f'layer2.{block}.conv1.weight'], inherited[record.source])
-    with pytest.raises(ValueError, match=r'\(1, 2, 2, 1\) is a child of the super-network'):
+    with pytest.raises(ValueError, match=r'\(1, 2, 2, 1\) is a subnet of the super-network'):
         evaluate.build((1, 2, 2, 1))
     with pytest.raises(ValueError, match=r"transfer method='copy': allowed 'dpiat', 'hmt', 'tli'"):
         TransferringEvaluator(evaluator, 'copy')
@@ -137,7 +137,7 @@ def test_search_past_the_maximum_logs_transfers_and_resumes(tiny, tmp_path):
     assert_search_state_unchanged(model, before)
 
     outside = [r for r in result.history if any(d > 2 for d in r.allocation)]
-    assert outside, 'a step from a parent with a full stage has children past the maximum'
+    assert outside, 'a step from a parent with a full stage has subnets past the maximum'
     for record in result.history:
         clipped = [min(d, 2) for d in record.allocation]
         assert record.transferred == ({'method': 'dpiat', 'source': clipped, 'coverage': 1.0}

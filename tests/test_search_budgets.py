@@ -1,5 +1,5 @@
 """Budgets and counts: re-weighting against hand-computed weights, mmengine counts of real
-children, frontiers against brute force, and the errors of invalid budgets."""
+subnets, frontiers against brute force, and the errors of invalid budgets."""
 import itertools
 
 import numpy as np
@@ -16,7 +16,7 @@ SIZE = 32
 
 
 def mmengine_counts(space, allocation):
-    """FLOPs and params of the static child, counted directly (not through the counter)."""
+    """FLOPs and params of the subnet, counted directly (not through the counter)."""
     model = build_backbone(space, allocation).eval()
     analyzer = FlopAnalyzer(model, torch.zeros(1, 3, SIZE, SIZE))
     analyzer.unsupported_ops_warnings(False)
@@ -25,7 +25,7 @@ def mmengine_counts(space, allocation):
 
 
 @pytest.mark.parametrize('space', [SMALL_RESNET, SMALL_MOBILE], ids=['resnet', 'mobilenet'])
-def test_counter_equals_mmengine_on_the_static_child(space):
+def test_counter_equals_mmengine_on_the_static_subnet(space):
     counter = ComplexityCounter(space, input_shape=(3, SIZE, SIZE))
     rng = np.random.default_rng(0)
     for allocation in [space.min_depths, space.max_depths, space.sample(rng), space.sample(rng)]:

@@ -7,10 +7,10 @@ import torch.nn.functional as F
 from conftest import randomize_batchnorm
 from torch import nn
 
+from archdata import load_digits
 from common.batchnorm import batchnorms
 from search import ClassificationEvaluator, greedy_search, recalibrate_bn, split_train_val
 from supernet import build_backbone, get_space
-from supernet.datasets import load_digits
 
 RESNET = get_space('resnet_basic').scaled(0.25, small_input=True)   # max (3, 4, 6, 3)
 MOBILE = get_space('mobilenet_v2').scaled(0.25)                       # max (5, 6, 8, 7, 7)
@@ -79,7 +79,7 @@ def bn_state(model):
 
 
 def reference_stats(model, allocation, images):
-    """The child's recalibrated statistics, computed the plain way on a copy."""
+    """The subnet's recalibrated statistics, computed the plain way on a copy."""
     import copy
     model = copy.deepcopy(model)
     model.backbone.set_allocation(allocation)
@@ -156,34 +156,34 @@ def test_cached_accuracy_equals_uncached(digits):
     model = Classifier(RESNET)
     cached, plain = evaluators(model, digits)
     parent = (1, 2, 2, 1)
-    children = [(2, 2, 2, 1), (1, 3, 2, 1), (1, 2, 3, 1), (1, 2, 2, 2)]
-    got = dict(cached.evaluate_step(parent, children))
-    assert got == {child: plain(child) for child in children}
+    subnets = [(2, 2, 2, 1), (1, 3, 2, 1), (1, 2, 3, 1), (1, 2, 2, 2)]
+    got = dict(cached.evaluate_step(parent, subnets))
+    assert got == {subnet: plain(subnet) for subnet in subnets}
     assert all(0 <= score <= 1 for score in got.values())
 
 
 def test_cached_statistics_equal_plain_recalibration(digits):
-    # Between yields the model holds the child's recalibrated statistics: compare them, for
-    # every child of a few parents (including one with skipped children and a non-greedy child).
+    # Between yields the model holds the subnet's recalibrated statistics: compare them, for
+    # every subnet of a few parents (including one with skipped subnets and a non-greedy subnet).
     model = Classifier(RESNET, out_indices=(0, 1, 2, 3), head_bn=True)
     cached, plain = evaluators(model, digits, metric='loss')
     recal = cached.recal_images
     steps = [((1, 1, 1, 1), [(2, 1, 1, 1), (1, 2, 1, 1), (1, 1, 2, 1), (1, 1, 1, 2)]),
              ((2, 3, 1, 2), [(2, 4, 1, 2), (2, 3, 1, 3)]),          # stages 0 and 2 skipped
              ((1, 2, 5, 1), [(1, 2, 6, 1), (2, 2, 5, 1), (1, 3, 6, 2)])]
-    for parent, children in steps:
+    for parent, subnets in steps:
         got = {}
-        for child, score in cached.evaluate_step(parent, children):
-            stats = _active_stats(model, child)
-            expected = reference_stats(model, child, recal)
+        for subnet, score in cached.evaluate_step(parent, subnets):
+            stats = _active_stats(model, subnet)
+            expected = reference_stats(model, subnet, recal)
             assert stats.keys() == expected.keys()
             for name in expected:
                 torch.testing.assert_close(stats[name], expected[name], rtol=1e-5, atol=1e-6,
-                                           msg=f'{child} {name}')
-            got[child] = score
-        assert set(got) == set(children)
-        for child in children:
-            assert got[child] == pytest.approx(plain(child), rel=1e-5)
+                                           msg=f'{subnet} {name}')
+            got[subnet] = score
+        assert set(got) == set(subnets)
+        for subnet in subnets:
+            assert got[subnet] == pytest.approx(plain(subnet), rel=1e-5)
 
 
 def test_cached_equals_uncached_on_mobilenet(digits):
@@ -198,10 +198,10 @@ def test_cached_equals_uncached_on_mobilenet(digits):
     np.testing.assert_allclose([r.score for r in fast.history], [r.score for r in slow.history],
                                rtol=1e-5)
     # A step from a deeper parent: every stage has blocks before and after the grown one.
-    children = [tuple(d + (i == k) for i, d in enumerate(start)) for k in range(5)]
-    got = dict(cached.evaluate_step(start, children))
-    for child in children:
-        assert got[child] == pytest.approx(plain(child), rel=1e-5)
+    subnets = [tuple(d + (i == k) for i, d in enumerate(start)) for k in range(5)]
+    got = dict(cached.evaluate_step(start, subnets))
+    for subnet in subnets:
+        assert got[subnet] == pytest.approx(plain(subnet), rel=1e-5)
 
 
 def test_evaluation_restores_the_model(digits):
@@ -237,7 +237,7 @@ def test_evaluation_restores_the_model(digits):
 def test_mmpretrain_image_classifier(digits):
     from mmpretrain.registry import MODELS
 
-    import supernet.registry  # noqa: F401  (registers the backbones)
+    import engine.registry  # noqa: F401  (registers the backbones)
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type='ImageClassifier',
@@ -247,10 +247,10 @@ def test_mmpretrain_image_classifier(digits):
     randomize_batchnorm(model)
     cached, plain = evaluators(model, digits, metric='loss')
     parent = (1, 2, 1, 1)
-    children = [(2, 2, 1, 1), (1, 3, 1, 1), (1, 2, 2, 1), (1, 2, 1, 2)]
-    got = dict(cached.evaluate_step(parent, children))
-    for child in children:
-        assert got[child] == pytest.approx(plain(child), rel=1e-5)
+    subnets = [(2, 2, 1, 1), (1, 3, 1, 1), (1, 2, 2, 1), (1, 2, 1, 2)]
+    got = dict(cached.evaluate_step(parent, subnets))
+    for subnet in subnets:
+        assert got[subnet] == pytest.approx(plain(subnet), rel=1e-5)
     # The evaluator's logits are the classifier's own forward.
     x = digits[1][0][:4]
     model.backbone.set_allocation(parent)
@@ -270,7 +270,7 @@ def test_interface_errors(digits):
     with pytest.raises(ValueError, match="metric='top5': allowed"):
         ClassificationEvaluator(model, batches(xt, yt, 32, 2), batches(xv, yv, 32), 1, 'top5')
     evaluator = ClassificationEvaluator(model, batches(xt, yt, 32, 2), batches(xv, yv, 32), 1)
-    with pytest.raises(ValueError, match=r'child \(1, 1, 1, 1\) does not extend parent'):
+    with pytest.raises(ValueError, match=r'subnet \(1, 1, 1, 1\) does not extend parent'):
         list(evaluator.evaluate_step((1, 2, 1, 1), [(1, 1, 1, 1)]))
 
 

@@ -22,7 +22,7 @@ def test_finds_the_known_optimum_with_ns_evaluations_per_step():
     optimum = exhaustive_search(SPACE, 12, separable, counter=False).best
     assert result.best.allocation == optimum.allocation
     assert sum(optimum.allocation) == 12
-    # No stage reaches its maximum on the way, so no child is skipped: (C - ns) steps × ns.
+    # No stage reaches its maximum on the way, so no subnet is skipped: (C - ns) steps × ns.
     assert all(d < m for d, m in zip(result.chain[-2].allocation, get_space(SPACE).max_depths))
     assert len(evaluate.calls) == (12 - 4) * 4 == result.num_evaluated
     assert len(set(evaluate.calls)) == len(evaluate.calls)
@@ -97,10 +97,10 @@ def test_steps_go_to_evaluate_step_when_available():
         def __call__(self, allocation):
             raise AssertionError('greedy should call evaluate_step')
 
-        def evaluate_step(self, parent, children):
-            self.steps.append((parent, list(children)))
-            for child in reversed(children):  # any order is fine
-                yield child, separable(child)
+        def evaluate_step(self, parent, subnets):
+            self.steps.append((parent, list(subnets)))
+            for subnet in reversed(subnets):  # any order is fine
+                yield subnet, separable(subnet)
 
     evaluator = StepEvaluator()
     result = greedy_search(SPACE, 7, evaluator, counter=False)
@@ -114,8 +114,8 @@ def test_evaluate_step_may_return_a_list():
         def __call__(self, allocation):
             raise AssertionError('greedy should call evaluate_step')
 
-        def evaluate_step(self, parent, children):
-            return [(child, separable(child)) for child in children]
+        def evaluate_step(self, parent, subnets):
+            return [(subnet, separable(subnet)) for subnet in subnets]
 
     result = greedy_search(SPACE, 7, ListEvaluator(), counter=False)
     expected = greedy_search(SPACE, 7, separable, counter=False)
@@ -132,8 +132,8 @@ def test_bad_scores_and_evaluators_are_reported():
         def __call__(self, allocation):
             return 0.0
 
-        def evaluate_step(self, parent, children):
-            yield children[0], 0.0
+        def evaluate_step(self, parent, subnets):
+            yield subnets[0], 0.0
 
     with pytest.raises(RuntimeError, match='no score for'):
         greedy_search(SPACE, 6, Forgetful(), counter=False)

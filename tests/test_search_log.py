@@ -86,7 +86,7 @@ def test_log_records_have_the_documented_fields(tmp_path):
     assert set(record) == {'allocation', 'score', 'flops', 'params', 'seconds', 'step', 'method',
                            'transferred'}
     assert record['step'] == 1 and record['flops'] > 0 and record['seconds'] >= 0
-    assert record['transferred'] is None  # a plain evaluator: every child inherits its weights
+    assert record['transferred'] is None  # a plain evaluator: every subnet inherits its weights
 
 
 def test_larger_budget_continues_the_same_log(tmp_path):

@@ -10,10 +10,10 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
-import supernet.registry  # noqa: F401  (registers the backbones)
+import engine.registry  # noqa: F401  (registers the backbones)
+from archdata import prepare_demo_target
 from common.checkpoint import atomic_save, load_checkpoint_safely
-from supernet.datasets import prepare_demo_target
-from supernet.export import export_child
+from supernet.extract import extract_subnet_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / 'configs/demo/search_digits.py'
@@ -65,9 +65,9 @@ def test_search_writes_log_result_and_plot_and_resumes(setup):
     assert (work / 'chain.png').stat().st_size > 0 and (work / 'finetuned.pth').exists()
     # the runner's own checkpoints (weights + optimizer) go once finetuned.pth holds the result
     assert not list(work.glob('epoch_*.pth')) and not (work / 'last_checkpoint').exists()
-    # The fine-tuned super-network records its space: the children the search scored can be
+    # The fine-tuned super-network records its space: the subnets the search scored can be
     # cut out of it without --space.
-    export_child(work / 'finetuned.pth', result['best']['allocation'], tmp / 'scored.pth')
+    extract_subnet_checkpoint(work / 'finetuned.pth', result['best']['allocation'], tmp / 'scored.pth')
     assert load_checkpoint_safely(tmp / 'scored.pth')['meta']['space'] == 'resnet_bottleneck_demo'
 
     # Without --resume an existing search is not overwritten; with it nothing is redone.

@@ -3,8 +3,7 @@ command line only writes into it."""
 import pytest
 from mmengine.config import Config
 
-import transfer
-from search.settings import TRANSFER_METHODS, SearchSettings
+from search.settings import SearchSettings
 
 FULL = dict(finetune_epochs=3, budget=dict(kind='reweighted', limit=9.5), beam=2,
             tie_tolerance=0.01, input_shape=(3, 800, 1333), beyond_max=1, transfer_method='tli',
@@ -47,10 +46,6 @@ def test_bad_settings_name_the_key_the_value_and_what_is_allowed(search_cfg, mes
 def test_a_search_needs_a_limit():
     with pytest.raises(ValueError, match=r'search_cfg.budget.limit is not set'):
         SearchSettings.from_cfg({}).require_budget()
-
-
-def test_the_transfer_methods_are_the_transfer_packages():
-    assert set(TRANSFER_METHODS) == set(transfer.METHODS)
 
 
 def test_command_line_flags_write_into_search_cfg(tmp_path):

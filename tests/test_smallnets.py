@@ -12,7 +12,7 @@ from analysis.smallnets import (
     share_of_gain,
     with_pretrained_backbone,
 )
-from supernet.datasets import SPLIT_SOURCE_CLASSES, TOPS_CLASSES, load_fashion_mnist
+from archdata import SPLIT_SOURCE_CLASSES, TOPS_CLASSES, load_fashion_mnist
 
 
 def unstandardise(train: torch.Tensor):

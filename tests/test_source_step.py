@@ -1,4 +1,4 @@
-"""Paper 004, Sec. 3.4: the searched child, with the weights it inherits, fine-tuned on the source
+"""Paper 004, Sec. 3.4: the searched subnet, with the weights it inherits, fine-tuned on the source
 before the target, as the report runs it (``ReportContext.source_model``) and as a user runs it
 step by step with the tools; the configs of that step; the iteration schedule it is stretched
 with."""
@@ -14,18 +14,18 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmpretrain.registry import MODELS
 
-import search.engine
-import supernet.registry  # noqa: F401  (the configs' backbones)
-from common.checkpoint import atomic_save, load_checkpoint_safely
-from reproduce import REDUCED
-from reproduce.context import ReportContext
-from supernet.datasets import (
+import engine.registry  # noqa: F401  (the configs' backbones)
+import engine.training
+from archdata import (
     FASHION_MNIST_CLASSES,
     SPLIT_SOURCE_CLASSES,
     prepare_split_source,
     prepare_tops_target,
 )
-from supernet.engine.launch import set_iterations
+from common.checkpoint import atomic_save, load_checkpoint_safely
+from engine.launch import set_iterations
+from reproduce import REDUCED
+from reproduce.context import ReportContext
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,8 +42,8 @@ class FirstStepSnapshot(Hook):
 
 
 def recording(monkeypatch, name: str) -> list:
-    """Snapshots of every runner ``search.engine.<name>`` builds, in order."""
-    original, snapshots = getattr(search.engine, name), []
+    """Snapshots of every runner ``engine.training.<name>`` builds, in order."""
+    original, snapshots = getattr(engine.training, name), []
 
     def build(*args, **kwargs):
         runner = original(*args, **kwargs)
@@ -51,7 +51,7 @@ def recording(monkeypatch, name: str) -> list:
         runner.register_hook(snapshots[-1])
         return runner
 
-    monkeypatch.setattr(search.engine, name, build)
+    monkeypatch.setattr(engine.training, name, build)
     return snapshots
 
 
@@ -75,14 +75,14 @@ def context(tmp_path):
 
 def test_source_fine_tune_starts_from_exactly_the_inherited_weights(context, monkeypatch):
     ctx, supernet = context
-    source_runs = recording(monkeypatch, 'child_runner')
-    target_runs = recording(monkeypatch, '_child_runner')
+    source_runs = recording(monkeypatch, 'subnet_runner')
+    target_runs = recording(monkeypatch, 'finetune_runner')
     allocation = (1, 2, 2, 1)
     top1 = ctx.finetuned_top1(allocation, init='source')  # source fine-tune, then the target
     assert 0 <= top1 <= 100
     [source], [target] = source_runs, target_runs
 
-    inherited = load_checkpoint_safely(ctx.inherited_child(allocation))['state_dict']
+    inherited = load_checkpoint_safely(ctx.inherited_subnet(allocation))['state_dict']
     assert source.state.keys() == inherited.keys()
     assert all(torch.equal(source.state[k], v) for k, v in inherited.items())
     # the inherited weights are the super-network's own tensors, BatchNorm statistics included
@@ -104,12 +104,12 @@ def test_source_fine_tune_starts_from_exactly_the_inherited_weights(context, mon
     assert len(source_runs) == 1
 
 
-def test_child_trained_alone_starts_from_random_init(context, monkeypatch):
+def test_subnet_trained_alone_starts_from_random_init(context, monkeypatch):
     ctx, supernet = context
-    runs = recording(monkeypatch, 'child_runner')
+    runs = recording(monkeypatch, 'subnet_runner')
     model = ctx.source_model((1, 2, 2, 1), 'alone')
     [run] = runs
-    inherited = load_checkpoint_safely(ctx.inherited_child((1, 2, 2, 1)))['state_dict']
+    inherited = load_checkpoint_safely(ctx.inherited_subnet((1, 2, 2, 1)))['state_dict']
     weights = [k for k, v in inherited.items() if k.endswith('conv1.weight')]
     assert weights and not any(torch.equal(run.state[k], inherited[k]) for k in weights)
     assert load_checkpoint_safely(model['checkpoint'])['meta']['iter'] == REDUCED.supernet_iters
@@ -160,19 +160,19 @@ def test_set_iterations_stretches_the_schedule():
     assert cfg.default_hooks.checkpoint.interval == 60
     set_iterations(cfg, 6)  # a phase never vanishes
     assert [(p.begin, p.end) for p in cfg.param_scheduler] == [(0, 1), (1, 6)]
-    epochs = Config.fromfile(ROOT / 'configs/demo/finetune_child_tops.py')
+    epochs = Config.fromfile(ROOT / 'configs/demo/finetune_subnet_tops.py')
     with pytest.raises(ValueError, match='needs an iteration-based config'):
         set_iterations(epochs, 10)
 
 
-@pytest.mark.parametrize('name, classes', [('demo/finetune_child_fashion.py', 10),
-                                           ('demo/finetune_child_fashion_split.py', 5),
-                                           ('demo/train_child_fashion_split.py', 5),
+@pytest.mark.parametrize('name, classes', [('demo/finetune_subnet_fashion.py', 10),
+                                           ('demo/finetune_subnet_fashion_split.py', 5),
+                                           ('demo/train_subnet_fashion_split.py', 5),
                                            ('classification/imagenet_transfer_r50.py', 1000)])
-def test_source_side_configs_build_a_child_classifier(name, classes):
+def test_source_side_configs_build_a_subnet_classifier(name, classes):
     cfg = Config.fromfile(ROOT / 'configs' / name)
     assert cfg.model.backbone.init_cfg is None  # load_from sets every weight, or none
-    assert (cfg.load_from is None) == name.startswith('demo/train_child')
+    assert (cfg.load_from is None) == name.startswith('demo/train_subnet')
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__name__ == 'AllocatedResNet'
     assert model.head.num_classes == classes
@@ -196,7 +196,7 @@ def test_headline_runs_follow_the_source_step_setting():
                                              dict(method='exhaustive', allocation=[3, 1, 1, 1])])
                          for s in (0, 1)])
     with_step = runs_of(search, (1, 2, 2, 1), source_step=True)
-    assert len(with_step) == 2 * 7  # per seed: 3 children x (i), (ii); the default's (iii)
+    assert len(with_step) == 2 * 7  # per seed: 3 subnets x (i), (ii); the default's (iii)
     assert {(role, start) for _, role, _, start in with_step if start == 'alone'} == {
         ('default', 'alone')}
     without = runs_of(search, (1, 2, 2, 1), source_step=False)
@@ -204,7 +204,7 @@ def test_headline_runs_follow_the_source_step_setting():
 
 
 def test_each_step_runs_alone_with_the_tools(tmp_path):
-    """The documented commands (docs/search.md), on the class split: cut the child, fine-tune it
+    """The documented commands (docs/search.md), on the class split: cut the subnet, fine-tune it
     on the source with tools/train.py --load-from, fine-tune its backbone on the target from
     the result."""
     source = prepare_split_source(tmp_path / 'source_data', 4, 1)
@@ -226,12 +226,12 @@ def test_each_step_runs_alone_with_the_tools(tmp_path):
         return result.stdout + result.stderr
 
     tool(ROOT / 'tools/extract_subnet.py', tmp_path / 'supernet.pth', '--allocation', '1,2,2,1',
-         '--out', tmp_path / 'child.pth')
-    tool(ROOT / 'tools/train.py', ROOT / 'configs/demo/finetune_child_fashion_split.py',
+         '--out', tmp_path / 'subnet.pth')
+    tool(ROOT / 'tools/train.py', ROOT / 'configs/demo/finetune_subnet_fashion_split.py',
          '--work-dir', tmp_path / 'on_source', '--data-root', source,
-         '--load-from', tmp_path / 'child.pth', '--cfg-options', 'train_cfg.max_iters=2', *small)
+         '--load-from', tmp_path / 'subnet.pth', '--cfg-options', 'train_cfg.max_iters=2', *small)
     on_source = tmp_path / 'on_source' / 'iter_2.pth'
-    log = tool(ROOT / 'tools/train.py', ROOT / 'configs/demo/finetune_child_tops.py',
+    log = tool(ROOT / 'tools/train.py', ROOT / 'configs/demo/finetune_subnet_tops.py',
                '--work-dir', tmp_path / 'on_target', '--data-root', target, '--test',
                '--cfg-options', f'model.backbone.init_cfg.checkpoint={on_source}',
                'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', *small)

@@ -14,7 +14,7 @@ def test_registered_spaces_and_paper_depths():
         space = get_space(name)
         assert space.num_stages == 5
         assert [s.name for s in space.searched] == ['layer2', 'layer3', 'layer4', 'layer5', 'layer6']
-    # The paper's searched children lie inside the spaces.
+    # The paper's searched subnets lie inside the spaces.
     get_space('resnet_bottleneck').validate((2, 5, 19, 7))
     get_space('mobilenet_v2').validate((2, 2, 2, 3, 5))
     get_space('mnasnet').validate((3, 3, 2, 3, 4))

@@ -15,11 +15,11 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_module
 from common.checkpoint import atomic_save
 from supernet import build_backbone
-from supernet.engine.launch import runner_from_args, training_parser
+from engine.launch import runner_from_args, training_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-CLASSIFIER = ROOT / 'configs/demo/finetune_child_digits.py'
-DETECTOR = ROOT / 'configs/demo/faster_rcnn_child_glyphs.py'
+CLASSIFIER = ROOT / 'configs/demo/finetune_subnet_digits.py'
+DETECTOR = ROOT / 'configs/demo/faster_rcnn_subnet_glyphs.py'
 
 
 def built_optim_wrapper(runner, monkeypatch):
@@ -60,7 +60,7 @@ class FineTuneStarts(Exception):
 
 
 def test_greedy_search_amp_reaches_the_finetune_runner(tmp_path, monkeypatch):
-    import search.pipeline
+    import engine.pipeline
     checkpoint = tmp_path / 'supernet.pth'
     state = {f'backbone.{k}': v
              for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
@@ -71,8 +71,8 @@ def test_greedy_search_amp_reaches_the_finetune_runner(tmp_path, monkeypatch):
         runners.append(build_runner(cfg, **kwargs))
         raise FineTuneStarts
 
-    build_runner = search.pipeline.build_runner
-    monkeypatch.setattr(search.pipeline, 'build_runner', build_and_stop)
+    build_runner = engine.pipeline.build_runner
+    monkeypatch.setattr(engine.pipeline, 'build_runner', build_and_stop)
     tool = load_tool('greedy_search')
     with pytest.raises(FineTuneStarts):
         tool.main([str(ROOT / 'configs/demo/search_digits.py'), '--checkpoint', str(checkpoint),

@@ -1,4 +1,4 @@
-"""Super-network vs extracted child, for every space, at random allocations."""
+"""Super-network vs extracted subnet, for every space, at random allocations."""
 import numpy as np
 import pytest
 import torch
@@ -23,7 +23,7 @@ def test_supernet_is_built_at_max_depth(supernet):
     assert supernet.allocation == space.max_depths
 
 
-def test_child_equals_supernet_at_random_allocations(supernet, images):
+def test_subnet_equals_supernet_at_random_allocations(supernet, images):
     space = supernet.space
     rng = np.random.default_rng(123)
     allocations = {space.min_depths, space.max_depths}
@@ -33,12 +33,12 @@ def test_child_equals_supernet_at_random_allocations(supernet, images):
         supernet.set_allocation(allocation)
         with torch.no_grad():
             expected = supernet(images)
-        child = build_backbone(space, allocation).eval()
-        child_state = extract_subnet(state, allocation, space)
-        assert list(child_state) == list(child.state_dict()), allocation  # same keys, same order
-        child.load_state_dict(child_state, strict=True)
+        subnet = build_backbone(space, allocation).eval()
+        subnet_state = extract_subnet(state, allocation, space)
+        assert list(subnet_state) == list(subnet.state_dict()), allocation  # same keys, same order
+        subnet.load_state_dict(subnet_state, strict=True)
         with torch.no_grad():
-            got = child(images)
+            got = subnet(images)
         assert len(got) == len(expected)
         for g, e in zip(got, expected):
             torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)
@@ -59,11 +59,11 @@ def test_depth_changes_the_output(supernet, images):
 def test_get_subnet_inherits_weights(supernet, images):
     allocation = supernet.space.sample(np.random.default_rng(7))
     supernet.set_allocation(allocation)
-    child = supernet.get_subnet()
-    assert type(child) is type(supernet).static_class
-    assert child.stage_blocks == allocation and not child.training
+    subnet = supernet.get_subnet()
+    assert type(subnet) is type(supernet).subnet_class
+    assert subnet.stage_blocks == allocation and not subnet.training
     with torch.no_grad():
-        torch.testing.assert_close(child(images)[-1], supernet(images)[-1], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(subnet(images)[-1], supernet(images)[-1], rtol=1e-5, atol=1e-5)
 
 
 def test_sampling_draws_independent_depths_per_stage():
@@ -87,10 +87,10 @@ def test_extract_with_prefix_keeps_heads_and_reports_missing_blocks():
     space = get_space('resnet_basic')
     state = {f'backbone.{k}': v for k, v in build_backbone(space).state_dict().items()}
     state['head.fc.weight'] = torch.zeros(10, 512)
-    child = extract_subnet(state, (1, 1, 2, 1), space, prefix='backbone.')
-    assert 'head.fc.weight' in child
-    assert 'backbone.layer3.1.conv1.weight' in child
-    assert 'backbone.layer3.2.conv1.weight' not in child
+    subnet = extract_subnet(state, (1, 1, 2, 1), space, prefix='backbone.')
+    assert 'head.fc.weight' in subnet
+    assert 'backbone.layer3.1.conv1.weight' in subnet
+    assert 'backbone.layer3.2.conv1.weight' not in subnet
     with pytest.raises(KeyError, match='is the prefix right'):
         extract_subnet(state, (1, 1, 2, 1), space)  # forgot the prefix
     shallow = extract_subnet(state, (1, 1, 1, 1), space, prefix='backbone.')
@@ -103,8 +103,8 @@ def test_block_indices_are_not_confused_by_digit_prefixes():
     space = get_space('resnet_bottleneck')
     keys = {f'layer3.{i}.conv1.weight': torch.zeros(1) for i in range(36)}
     keys.update({f'layer{s}.0.conv1.weight': torch.zeros(1) for s in (1, 2, 4)})
-    child = extract_subnet(keys, (1, 1, 11, 1), space)
-    assert sorted(int(k.split('.')[1]) for k in child if k.startswith('layer3')) == list(range(11))
+    subnet = extract_subnet(keys, (1, 1, 11, 1), space)
+    assert sorted(int(k.split('.')[1]) for k in subnet if k.startswith('layer3')) == list(range(11))
 
 
 def test_forward_in_two_slices_equals_forward(supernet, images):

@@ -1,9 +1,9 @@
-"""The class-split demo data (issue 16): the tops target's on-disk parts and the source without
-the tops."""
+"""The class-split demo data (a target with headroom to tell allocations apart): the tops
+target's on-disk parts and the source without the tops."""
 import numpy as np
 import pytest
 
-from supernet.datasets import (
+from archdata import (
     FASHION_MNIST_CLASSES,
     SPLIT_SOURCE_CLASSES,
     TARGET_PARTS,
@@ -12,7 +12,7 @@ from supernet.datasets import (
     prepare_demo_source,
     prepare_tops_target,
 )
-from supernet.datasets.embedded import tops_selection
+from archdata.embedded import tops_selection
 
 COUNTS = dict(train=3, search=4, rescore=5, test=2)
 

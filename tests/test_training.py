@@ -19,9 +19,9 @@ from scipy.stats import chisquare
 
 from common.checkpoint import UnsafeCheckpointError, atomic_save, load_checkpoint_safely
 from supernet import get_space
-from supernet.datasets import load_digits, load_fashion_mnist, prepare_demo_source
-from supernet.engine import sample_allocation
-from supernet.engine.launch import set_data_root, build_runner, runner_from_args, training_parser
+from archdata import load_digits, load_fashion_mnist, prepare_demo_source
+from engine import sample_allocation
+from engine.launch import set_data_root, build_runner, runner_from_args, training_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / 'configs/demo/supernet_resnet_fashion.py'
@@ -141,7 +141,7 @@ def test_checkpoint_with_foreign_object_is_refused_unexecuted(tmp_path):
 
 
 def test_interrupted_atomic_save_keeps_the_previous_file(tmp_path, monkeypatch):
-    path = tmp_path / 'child.pth'
+    path = tmp_path / 'subnet.pth'
     atomic_save({'state_dict': {'w': torch.ones(3)}}, path)
 
     def dies_midway(obj, f, *args, **kwargs):
@@ -152,7 +152,7 @@ def test_interrupted_atomic_save_keeps_the_previous_file(tmp_path, monkeypatch):
         atomic_save({'state_dict': {'w': torch.zeros(3)}}, path)
     monkeypatch.undo()
     assert torch.equal(load_checkpoint_safely(path)['state_dict']['w'], torch.ones(3))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['child.pth']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['subnet.pth']
 
 
 def test_runner_checkpoint_interrupted_mid_write(tiny_source, tmp_path, monkeypatch):
@@ -187,7 +187,7 @@ def test_imagenet_configs_build_the_paper_recipe(name):
     warmup, steps = cfg.param_scheduler
     assert (warmup.begin, warmup.end) == (0, 5) and steps.milestones == [30, 60, 80]
     assert cfg.find_unused_parameters is True
-    import supernet.registry  # noqa: F401  (what custom_imports does)
+    import engine.registry  # noqa: F401  (what custom_imports does)
     model = MODELS.build(cfg.model)
     assert model.backbone.space.name == name
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""Initializing networks the super-network cannot express from one of its children, and
+"""Initializing networks the super-network cannot express from one of its subnets, and
 mmdet backbones (tuple outputs) through the same entry point."""
 import dataclasses
 
@@ -22,7 +22,7 @@ IMAGES = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
 
 
 @pytest.fixture(scope='module')
-def child():
+def subnet():
     supernet = randomize(ResNetSuperNet(SPACE))
     return supernet.get_subnet((2, 2, 2, 2)).eval()
 
@@ -38,10 +38,10 @@ CANDIDATES = {
 
 @pytest.mark.parametrize('method', METHODS)
 @pytest.mark.parametrize('candidate', sorted(CANDIDATES))
-def test_out_of_space_candidates(child, method, candidate):
+def test_out_of_space_candidates(subnet, method, candidate):
     target = CANDIDATES[candidate]()
-    report = transfer_weights(child, target, method, min_coverage=0.4)
-    if method == 'tli':  # everything but resnet14t's classifier (the child has no linear layer)
+    report = transfer_weights(subnet, target, method, min_coverage=0.4)
+    if method == 'tli':  # everything but resnet14t's classifier (the subnet has no linear layer)
         assert report.untouched == (['fc.weight', 'fc.bias'] if candidate == 'timm' else [])
     elif method == 'dpiat':  # its DP follows shapes: a half-width target's layer1 (8 channels)
         # is left alone, the source's 16-channel layer1 fitting the target's layer2 exactly;
@@ -53,14 +53,14 @@ def test_out_of_space_candidates(child, method, candidate):
         assert all(torch.isfinite(o).all() for o in outputs(target.eval()(IMAGES)))
 
 
-def test_deeper_stage_repeats_source_blocks(child):
+def test_deeper_stage_repeats_source_blocks(subnet):
     target = CANDIDATES['deeper']()
-    report = transfer_weights(child, target, 'dpiat', strict=True)
-    for block in range(2, 8):  # blocks the child does not have come from its layer3 blocks
+    report = transfer_weights(subnet, target, 'dpiat', strict=True)
+    for block in range(2, 8):  # blocks the subnet does not have come from its layer3 blocks
         record = report[f'layer3.{block}.conv2.weight']
         assert record.op == 'copy' and record.source.startswith('layer3.')
         assert torch.equal(target.layer3[block].conv2.weight,
-                           child.state_dict()[record.source])
+                           subnet.state_dict()[record.source])
 
 
 def test_other_kernel_size():

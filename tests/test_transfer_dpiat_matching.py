@@ -7,7 +7,7 @@ The rules the derivations use:
 - Standardization: every leaf of the module tree is an item, parameter-free ones (activations,
   ``Identity``, pooling) included; conv / BN / linear layers are leaves (the act and drop
   inside timm's ``BatchNormAct2d`` are not visited). A node with more single leaves than
-  blocks becomes one flat block; a child with < 2 conv/linear layers, or that is itself a
+  blocks becomes one flat block; a subnet with < 2 conv/linear layers, or that is itself a
   list of blocks, is unpacked into its parent.
 - Score: layers of one type and rank score ``prod_i min(s_i, t_i) / max(s_i, t_i)``; anything
   else, parameter-free leaves included, scores 0.
@@ -55,7 +55,7 @@ def block_named(net: Network, prefix: str) -> list:
 # ----------------------------------------------------------------------------- mixnet_s -> mixnet_m
 
 def test_mixnet_m_inverted_residual_is_one_block_with_its_parameter_free_leaves():
-    # mixnet_m blocks.1.0 (InvertedResidual) has 9 children: conv_pw (MixedConv2d of 2 convs),
+    # mixnet_m blocks.1.0 (InvertedResidual) has 9 subnets: conv_pw (MixedConv2d of 2 convs),
     # bn1, conv_dw (3 convs), bn2, aa, se (both Identity), conv_pwl (2 convs), bn3, drop_path.
     # Each MixedConv2d has 2 single leaves and no block -> one flat block with >= 2 convs,
     # kept whole in the parent. The parent then holds 6 single leaves (bn1, bn2, aa, se, bn3,

@@ -8,8 +8,7 @@ import torch
 import torchvision
 
 from conftest import randomize_batchnorm
-from search.warm_start import init_from as init_from_any
-from supernet import init_from
+from initialize import init_from
 
 # torchvision ResNet, its depths, and a deeper allocation the identity blocks must not change
 RESNETS = [
@@ -48,7 +47,7 @@ def assert_features(supernet, allocation, expected, images):
 
 
 @pytest.mark.parametrize('name, depths, deeper', RESNETS)
-def test_resnet_child_computes_the_source(tmp_path, images, name, depths, deeper):
+def test_resnet_subnet_computes_the_source(tmp_path, images, name, depths, deeper):
     source, path = saved(torchvision.models.get_model(name), tmp_path, name)
     with torch.no_grad():
         expected = resnet_features(source, images)
@@ -93,7 +92,7 @@ def test_earlier_sources_win_and_later_ones_fill_past_them(tmp_path):
     ('mobilenet_v2', 'mobilenet_v2', (2, 3, 4, 3, 3), (5, 6, 8, 7, 7)),
     ('mnasnet', 'mnasnet1_0', (3, 3, 3, 2, 4), (4, 5, 6, 3, 7)),
 ])
-def test_mobile_child_computes_the_source(tmp_path, images, space, name, standard, deeper):
+def test_mobile_subnet_computes_the_source(tmp_path, images, space, name, standard, deeper):
     source, path = saved(torchvision.models.get_model(name), tmp_path, name)
     trunk = source.features if name == 'mobilenet_v2' else source.layers
     with torch.no_grad():
@@ -129,8 +128,10 @@ def test_deeper_or_non_prefix_sources_are_refused(tmp_path):
     holes = {k: v for k, v in state.items() if not k.startswith('layer3.2.')}
     with pytest.raises(ValueError, match=r'layer3 has blocks \[0, 1, 3, 4, 5\], not a prefix'):
         init_from('resnet_bottleneck', holes)
-    with pytest.raises(ValueError, match="fill='dpiat': allowed identity, repeat here"):
-        init_from('resnet_bottleneck', state, fill='dpiat')
+    with pytest.raises(ValueError, match="fill='zeros': allowed identity, repeat, dpiat, hmt, tli"):
+        init_from('resnet_bottleneck', state, fill='zeros')
+    with pytest.raises(ValueError, match="options \\['lam'\\] are for transfer methods"):
+        init_from('resnet_bottleneck', state, fill='identity', lam=0.5)
 
 
 @pytest.mark.parametrize('method', ['dpiat', 'hmt', 'tli'])
@@ -138,7 +139,7 @@ def test_a_transfer_method_fills_what_no_source_has(tmp_path, images, method):
     source, path = saved(torchvision.models.resnet18(), tmp_path, 'r18')
     # HMT aligns layer l with layer l by default: past the source's chain nothing is written
     options = dict(align='stretch') if method == 'hmt' else {}
-    warm = init_from_any('resnet_basic', path, fill=method, **options)
+    warm = init_from('resnet_basic', path, fill=method, **options)
     new = [r for r in warm.records.values() if r.target.startswith('layer3.5.')]
     assert {r.rule for r in new} == {method} and all(r.source.startswith(path) for r in new)
     assert warm.records['layer3.1.conv1.weight'].rule == 'copy'
@@ -150,8 +151,8 @@ def test_a_transfer_method_fills_what_no_source_has(tmp_path, images, method):
 def test_another_family_only_through_a_named_architecture(tmp_path):
     _, r50 = saved(torchvision.models.resnet50(), tmp_path, 'r50')
     with pytest.raises(ValueError, match='name its architecture'):
-        init_from_any('resnet_basic', r50, fill='dpiat')
-    other = init_from_any('resnet_basic', f'torchvision:resnet50={r50}', fill='dpiat')
+        init_from('resnet_basic', r50, fill='dpiat')
+    other = init_from('resnet_basic', f'torchvision:resnet50={r50}', fill='dpiat')
     rules = other.manifest()['rules']
     assert set(rules) <= {'dpiat', 'init'} and rules['dpiat'] > 0.9 * sum(rules.values())
 
@@ -166,9 +167,9 @@ def test_bad_source_specs_are_refused_before_reading(tmp_path):
 
 
 def test_the_tool_writes_a_checkpoint_the_other_tools_take(tmp_path):
-    """A child of this project as the source (the demo space has no torchvision counterpart);
+    """A subnet of this project as the source (the demo space has no torchvision counterpart);
     the output loads into the demo's super-network classifier as train_supernet.py --load-from
-    does, and extract_subnet cuts the source's child back out of it."""
+    does, and extract_subnet cuts the source's subnet back out of it."""
     import subprocess
     import sys
     from pathlib import Path
@@ -177,14 +178,14 @@ def test_the_tool_writes_a_checkpoint_the_other_tools_take(tmp_path):
     from mmengine.runner import load_checkpoint
     from mmpretrain.registry import MODELS
 
-    import supernet.registry  # noqa: F401  (what the config's custom_imports does)
+    import engine.registry  # noqa: F401  (what the config's custom_imports does)
     from supernet import build_backbone, extract_subnet
-    from supernet.export import export_child
+    from supernet.extract import extract_subnet_checkpoint
 
     root = Path(__file__).resolve().parents[1]
-    child = randomize_batchnorm(build_backbone('resnet_bottleneck_demo', (2, 3, 4, 2)))
-    source = tmp_path / 'child.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in child.state_dict().items()},
+    subnet = randomize_batchnorm(build_backbone('resnet_bottleneck_demo', (2, 3, 4, 2)))
+    source = tmp_path / 'subnet.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in subnet.state_dict().items()},
                 'meta': dict(space='resnet_bottleneck_demo', allocation=[2, 3, 4, 2])}, source)
     out = tmp_path / 'warm.pth'
     tool = [sys.executable, str(root / 'tools/init_supernet.py'), 'resnet_bottleneck_demo',
@@ -197,17 +198,17 @@ def test_the_tool_writes_a_checkpoint_the_other_tools_take(tmp_path):
 
     model = MODELS.build(Config.fromfile(root / 'configs/demo/supernet_resnet_fashion.py').model)
     load_checkpoint(model, str(out), map_location='cpu', strict=False)
-    assert torch.equal(model.backbone.layer3[3].conv2.weight, child.layer3[3].conv2.weight)
-    assert torch.equal(model.backbone.layer3[20].conv2.weight, child.layer3[3].conv2.weight)
+    assert torch.equal(model.backbone.layer3[3].conv2.weight, subnet.layer3[3].conv2.weight)
+    assert torch.equal(model.backbone.layer3[20].conv2.weight, subnet.layer3[3].conv2.weight)
     # greedy_search.py --checkpoint: the plan's meta check and the pipeline's tensor check
-    from search.pipeline import _check_supernet_tensors
+    from engine.pipeline import _check_supernet_tensors
     from search.plan import check_search, set_supernet_checkpoint
     cfg = Config.fromfile(root / 'configs/demo/search_digits.py')
     set_supernet_checkpoint(cfg, str(out))
     cfg.work_dir = str(tmp_path / 'search')
     plan = check_search(cfg)
     _check_supernet_tensors(str(out), plan.checkpoint_shapes, plan.space, 'backbone.')
-    export_child(out, (2, 3, 4, 2), tmp_path / 'back.pth')
+    extract_subnet_checkpoint(out, (2, 3, 4, 2), tmp_path / 'back.pth')
     back = torch.load(tmp_path / 'back.pth', weights_only=False)['state_dict']
     expected = extract_subnet(torch.load(source)['state_dict'], (2, 3, 4, 2),
                               'resnet_bottleneck_demo', prefix='backbone.')

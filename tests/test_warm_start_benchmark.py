@@ -1,5 +1,5 @@
 """benchmarks/warm_start.py in its reduced form: every arm trains and is scored on the same
-children, searches the target and tests its pick, and the goal is judged."""
+subnets, searches the target and tests its pick, and the goal is judged."""
 import os
 import re
 import subprocess
@@ -8,9 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REDUCED = ['--max-depths', '2,2,3,2', '--standalone', '1,1,2,1', '--blocks', '5', '--steps', '2',
-           '--standalone-steps', '2', '--seeds', '0', '1', '--children', '2', '--source-train',
+           '--standalone-steps', '2', '--seeds', '0', '1', '--subnets', '2', '--source-train',
            '64', '--source-test', '32', '--batch', '8', '--recal-images', '16', '--target-train',
-           '10', '--target-held-out', '20', '--target-steps', '2', '--child-steps', '2']
+           '10', '--target-held-out', '20', '--target-steps', '2', '--subnet-steps', '2']
 
 
 def test_the_reduced_benchmark_scores_every_arm():
@@ -21,8 +21,8 @@ def test_the_reduced_benchmark_scores_every_arm():
                             env={**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1'})
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    children = re.search(r'children of 5 blocks: (.*)', out)[1].split(', ')
-    assert len(children) == 2 and all(sum(map(int, c.split('-'))) == 5 for c in children)
+    subnets = re.search(r'subnets of 5 blocks: (.*)', out)[1].split(', ')
+    assert len(subnets) == 2 and all(sum(map(int, c.split('-'))) == 5 for c in subnets)
     source, target = out.split("greedy pick's target test top-1")
     for arm in ('warm K', 'scratch K', 'scratch 4K'):
         runs = re.findall(rf'seed \d {arm} +\((\d+) steps.*greedy pick ([\d-]+) target test '

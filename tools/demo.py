@@ -8,8 +8,8 @@ Sec. 3.4) and on the digits, and test it.
 
 Writes the embedded data to --data-root (if missing) and every step's files to --work-dir
 (default work_dirs/demo): supernet/, search/ (search_log.jsonl, result.json, chain.png),
-child_<allocation>.pth, child_source/ (the source fine-tune), child/ (the target fine-tune;
-child_inherited/ with --no-source-step) and demo.json (the chosen allocation, the chain, the test
+subnet_<allocation>.pth, subnet_source/ (the source fine-tune), subnet/ (the target fine-tune;
+subnet_inherited/ with --no-source-step) and demo.json (the chosen allocation, the chain, the test
 top-1).
 Each step is also a tool of its own: prepare_demo_data.py, train_supernet.py, greedy_search.py,
 extract_subnet.py, train.py (see the README).
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from common.cli import run_cli
-from reproduce.demo import run_demo
+from engine.demo import run_demo
 
 
 def main(argv=None):
@@ -30,10 +30,10 @@ def main(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/demo', help='embedded data folder')
     parser.add_argument('--budget', type=int, default=16,
-                        help='blocks of the searched child (4..68; default 16, as ResNet-50)')
+                        help='blocks of the searched subnet (4..68; default 16, as ResNet-50)')
     parser.add_argument('--resume', action='store_true', help='continue a stopped run')
     parser.add_argument('--no-source-step', action='store_true',
-                        help='skip fine-tuning the child on the source before the target')
+                        help='skip fine-tuning the subnet on the source before the target')
     args = parser.parse_args(argv)
     if not 4 <= args.budget <= 68:
         parser.error(f'--budget {args.budget}: allowed 4..68 blocks (the demo space holds '

@@ -1,13 +1,13 @@
-"""Cut a child out of a super-network checkpoint (weight inheritance, Sun et al. Sec. 3.4).
+"""Cut a subnet out of a super-network checkpoint (weight inheritance, Sun et al. Sec. 3.4).
 
     python tools/extract_subnet.py work_dirs/supernet_resnet_fashion/iter_600.pth \
-        --allocation 1,3,7,5 --out work_dirs/child_1-3-7-5.pth
+        --allocation 1,3,7,5 --out work_dirs/subnet_1-3-7-5.pth
 
-Writes the child checkpoint (the model's keys minus the dropped blocks, and meta with space,
+Writes the subnet checkpoint (the model's keys minus the dropped blocks, and meta with space,
 allocation, FLOPs and parameters) and prints the backbone config that loads it. A stage deeper
 than the super-network's maximum is refused, unless ``--beyond-max N`` allows up to N more blocks
-per stage (a child ``tools/greedy_search.py --beyond-max N`` found): it is grown as the search
-scored it, the deepest super-network child inside it cut out and the extra blocks initialized
+per stage (a subnet ``tools/greedy_search.py --beyond-max N`` found): it is grown as the search
+scored it, the deepest super-network subnet inside it cut out and the extra blocks initialized
 from it by weight transfer (``--transfer-method``, DPIAT by default).
 
 Refused in one line (exit 2; ``--debug`` for a traceback): an allocation outside the space (or
@@ -25,12 +25,12 @@ from transfer import METHODS
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Cut a child out of a super-network checkpoint')
+    parser = argparse.ArgumentParser(description='Cut a subnet out of a super-network checkpoint')
     parser.add_argument('checkpoint', help='super-network checkpoint (tools/train_supernet.py)')
     parser.add_argument('--allocation', required=True, type=parse_allocation,
                         help='depth per searched stage, e.g. 1,3,7,5')
-    parser.add_argument('--out', help='child checkpoint path (default: next to CHECKPOINT, '
-                        'named child_<allocation>.pth)')
+    parser.add_argument('--out', help='subnet checkpoint path (default: next to CHECKPOINT, '
+                        'named subnet_<allocation>.pth)')
     parser.add_argument('--space', help="search space, if the checkpoint's meta lacks it")
     parser.add_argument('--prefix', help="where the backbone's keys start (default: detected)")
     parser.add_argument('--input-size', type=int, help='image side for the FLOPs in the meta')
@@ -43,15 +43,15 @@ def main(argv=None):
                         'errors')
     args = parser.parse_args(allocation_values_as_text(argv, ['--allocation']))
     out = args.out or str(Path(args.checkpoint).with_name(
-        f'child_{format_allocation(args.allocation)}.pth'))
+        f'subnet_{format_allocation(args.allocation)}.pth'))
     options = dict(space=args.space, prefix=args.prefix, input_size=args.input_size)
     if args.beyond_max:
-        from search.grow import export_grown_child
-        cfg = export_grown_child(args.checkpoint, args.allocation, out, args.beyond_max,
-                                 transfer_method=args.transfer_method, **options)
+        from initialize.grow import extract_subnet_beyond_max
+        cfg = extract_subnet_beyond_max(args.checkpoint, args.allocation, out, args.beyond_max,
+                                        transfer_method=args.transfer_method, **options)
     else:
-        from supernet.export import export_child
-        cfg = export_child(args.checkpoint, args.allocation, out, **options)
+        from supernet.extract import extract_subnet_checkpoint
+        cfg = extract_subnet_checkpoint(args.checkpoint, args.allocation, out, **options)
     print(f'wrote {out}')
     print('backbone config (e.g. model.backbone in a config):')
     print('backbone = ' + pprint.pformat(cfg, sort_dicts=False, width=96))

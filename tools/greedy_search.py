@@ -10,7 +10,7 @@ Every setting lives in the config's ``search_cfg`` (``search.settings``); the fl
 shorthands that write into it (``--budget 16`` is ``search_cfg.budget.limit=16``), and
 ``--checkpoint`` sets ``model.backbone.init_cfg``. ``--beyond-max N`` lets a stage grow N blocks
 past the super-network's depth; such candidates are initialized by weight transfer
-(``--transfer-method``, default dpiat) from the deepest child they contain, and marked "*" in the
+(``--transfer-method``, default dpiat) from the deepest subnet they contain, and marked "*" in the
 printed chain and "transferred" in the log.
 
 ``--amp`` fine-tunes the super-network in mixed precision (mmengine's AmpOptimWrapper, float16;
@@ -30,11 +30,11 @@ import os.path as osp
 from common.cli import run_cli  # first: quiets mmengine's import-time warnings
 from mmengine.config import Config, DictAction  # isort: skip
 
-from common.distributed import (add_dist_backend_argument, check_distributed_device,
+from common.distributed import (AMP_DTYPES, add_dist_backend_argument, check_distributed_device,
                                 set_dist_backend)
 from search.budgets import BUDGET_KINDS
 from search.plan import check_search, set_supernet_checkpoint, supernet_checkpoint
-from search.settings import TRANSFER_METHODS
+from transfer import METHODS
 
 
 def parse_args(argv=None):
@@ -49,14 +49,14 @@ def parse_args(argv=None):
                         'size (1: Alg. 1)')
     parser.add_argument('--beyond-max', type=int, help="search_cfg.beyond_max: blocks a stage "
                         "may grow past the super-network's depth, initialized by transfer")
-    parser.add_argument('--transfer-method', choices=TRANSFER_METHODS,
+    parser.add_argument('--transfer-method', choices=sorted(METHODS),
                         help='search_cfg.transfer_method: how those blocks are initialized')
     parser.add_argument('--data-root', help="target dataset folder; sets every dataloader's "
                         'data_root (inside wrappers such as HeldOutSplit, the wrapped one)')
     parser.add_argument('--work-dir', help='default: work_dirs/<config name>')
     parser.add_argument('--resume', action='store_true',
                         help='continue a search (and its fine-tuning) from the work dir')
-    parser.add_argument('--amp', nargs='?', const='fp16', choices=('bf16', 'fp16'),
+    parser.add_argument('--amp', nargs='?', const='fp16', choices=sorted(AMP_DTYPES),
                         help="fine-tune the super-network in mixed precision (mmengine's "
                         'AmpOptimWrapper): --amp is fp16; --amp bf16 for classification only')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -101,8 +101,8 @@ def main(argv=None):
         check_distributed_device(cfg, args.launcher)
     from mmengine.utils import import_modules_from_strings
 
-    from search.pipeline import run_search  # mmengine's Runner, mmdet
-    from supernet.engine.launch import set_data_root
+    from engine.launch import set_data_root
+    from engine.pipeline import run_search  # mmengine's Runner, mmdet
     import_modules_from_strings(**cfg.get('custom_imports', {}))
     if args.data_root:
         set_data_root(cfg, args.data_root)

@@ -9,13 +9,13 @@ scratch.
 SPACE is a search space (resnet_bottleneck, mobilenet_v2, mnasnet, ...). Each SOURCE is
 ``torchvision:NAME[:WEIGHTS]`` or ``timm:NAME`` (weights downloaded by that library),
 ``torchvision:NAME=PATH`` / ``timm:NAME=PATH`` (that architecture, weights from a file), or a
-checkpoint file: torchvision, timm, mmpretrain or mmdet (``backbone.*``) weights, or a child or
+checkpoint file: torchvision, timm, mmpretrain or mmdet (``backbone.*``) weights, or a subnet or
 super-network of this project. The blocks a source has are copied exactly (stem, downsample,
 BatchNorm statistics, and its classifier as ``head.fc.*``); earlier sources win. Every other
 block is filled by --fill:
 
   identity  the block's own initialisation with its residual branch's last BatchNorm at
-            gamma = beta = 0: a deeper child computes what the source computes (default)
+            gamma = beta = 0: a deeper subnet computes what the source computes (default)
   repeat    a copy of the stage's last block a source has
   dpiat, hmt, tli
             a transfer method (docs/transfer.md) from the first source; the only way to use a
@@ -35,8 +35,8 @@ import argparse
 from pathlib import Path
 
 from common.cli import parse_opt, run_cli
-from search.warm_start import FILL_RULES, init_from
-from supernet.sources import parse_source
+from initialize.sources import parse_source
+from initialize.warm_start import FILL_RULES, init_from
 from supernet.spaces import get_space, list_spaces
 
 

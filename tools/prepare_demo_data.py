@@ -7,8 +7,8 @@
 import argparse
 import time
 
-from common.cli import run_cli
-from supernet.datasets import prepare_demo_source, prepare_demo_target, write_coco_glyphs
+from common.cli import run_cli  # first: quiets mmengine's import-time warnings
+from archdata import prepare_demo_source, prepare_demo_target, write_coco_glyphs  # isort: skip
 
 
 def main(argv=None):

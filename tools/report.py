@@ -1,15 +1,15 @@
 """Reproduce paper 004's claims in miniature on the embedded demo data: one command, a markdown
-report with figures (the searched child vs the default allocation, architecture matters, greedy
+report with figures (the searched subnet vs the default allocation, architecture matters, greedy
 vs other searches, weight inheritance, heterogeneous transfer, effective receptive fields, the
 search trajectory).
 
     python tools/report.py                                  # full run, with progress bars
     python tools/report.py --supernet report/supernet.pth   # reuse a trained super-network
-    python tools/report.py --reduced --out /tmp/report      # tiny sizes, ~2 min (the tests')
+    python tools/report.py --reduced --out /tmp/report      # tiny sizes (the tests')
     python tools/report.py --render-only --out report       # redraw from report/report.json
     python tools/report.py --resume                         # continue a stopped run
     python tools/report.py --no-source-step                 # the headline without Sec. 3.4's step
-    python tools/report.py --warm-start                     # super-network from a trained child
+    python tools/report.py --warm-start                     # super-network from a trained subnet
     python tools/compare_reports.py report runs/seed5       # do its verdicts survive a rerun?
 
 Writes OUT/report.json (every number), OUT/README.md and OUT/*.png (rendered from the JSON),
@@ -36,21 +36,21 @@ def main(argv=None):
                         '(configs/demo/supernet_resnet_fashion_split.py); default: train one')
     parser.add_argument('--seed', type=int, default=0, help='seed of everything random')
     parser.add_argument('--reduced', action='store_true',
-                        help='tiny sizes (about two minutes): checks the pipeline, not the claims')
+                        help='tiny sizes: checks the pipeline, not the claims')
     parser.add_argument('--data-root', help='demo data folder (default: data/demo, or '
                         'data/demo_reduced with --reduced)')
     parser.add_argument('--budget', type=int, help='blocks C of the searches and of the '
                         'architecture study (default: 16, ResNet-50\'s; 6 with --reduced)')
     parser.add_argument('--resume', action='store_true',
                         help='continue a stopped run with the same options in OUT: reuse its '
-                        'super-network, target fine-tuning, search evaluations and child '
+                        'super-network, target fine-tuning, search evaluations and subnet '
                         'fine-tunes (OUT/work)')
     parser.add_argument('--processes', type=int, choices=(1, 2), default=2,
                         help='2 (default): the transfer section, the last target seed\'s '
                         'searches and half the headline\'s training run in a second process, on '
                         'the second core; 1: everything in this one (same results, slower)')
     parser.add_argument('--no-source-step', action='store_true',
-                        help='the headline without paper Sec. 3.4\'s step (children fine-tuned '
+                        help='the headline without paper Sec. 3.4\'s step (subnets fine-tuned '
                         'on the source before the target): settings.source_step=False')
     parser.add_argument('--warm-start', action='store_true',
                         help='start the super-network from the default allocation trained alone '
@@ -80,7 +80,7 @@ def main(argv=None):
         settings = settings.replace(source_step=False)
     if args.warm_start:
         settings = settings.replace(warm_start=True)
-    torch.set_num_threads(1)  # on a shared 2-core machine more threads were 10-50x slower
+    torch.set_num_threads(1)  # threads contend on a shared machine (docs/report.md)
     warnings.filterwarnings('ignore')  # mmengine's deprecation notes would bury the bars
     command = shlex.join(['python', 'tools/report.py', *sys.argv[1:]])
     start = time.perf_counter()

@@ -1,11 +1,11 @@
-"""Train (fine-tune) any model from a config: a child with inherited weights on the source or
+"""Train (fine-tune) any model from a config: a subnet with inherited weights on the source or
 the target, a classifier on CUB, a detector on COCO. Same options as train_supernet.py.
 
     python tools/train.py configs/classification/cub2011_transfer_r50.py --data-root data/CUB_200_2011
     bash tools/dist_train.sh CONFIG 8   # with TRAIN_SCRIPT=tools/train.py
 """
 from common.cli import run_cli
-from supernet.engine.launch import runner_from_args, training_parser
+from engine.launch import runner_from_args, training_parser
 
 
 def main(argv=None):

@@ -6,14 +6,14 @@
     bash tools/dist_train.sh configs/supernet/resnet_bottleneck_imagenet.py 8 --data-root ...
 """
 from common.cli import run_cli
-from supernet.engine.launch import runner_from_args, summarize_validation, training_parser
+from engine.launch import runner_from_args, summarize_validation, training_parser
 
 
 def main(argv=None):
     args = training_parser('Train a super-network on the source dataset').parse_args(argv)
     runner = runner_from_args(args)
     runner.train()
-    summarize_validation(runner)  # held-out top-1 of the deepest and the shallowest child
+    summarize_validation(runner)  # held-out top-1 of the deepest and the shallowest subnet
 
 
 if __name__ == '__main__':

@@ -73,7 +73,7 @@ def build_model(spec: str, **timm_kwargs) -> nn.Module:
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
 
-    import supernet.registry  # noqa: F401  (AllocatedResNet, super-networks, ...)
+    import engine.registry  # noqa: F401  (AllocatedResNet, super-networks, ...)
     cfg = Config.fromfile(spec)  # imports the config's custom_imports
     if 'model' not in cfg:
         raise KeyError(f'{spec}: the config has no `model` dict')

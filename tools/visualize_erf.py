@@ -6,7 +6,7 @@ Sec. 4.1; Luo et al. 2016): |d centre output / d input|, averaged over images.
     python tools/visualize_erf.py --checkpoint report/supernet.pth --allocations 3,4,6,3 1,3,7,5 \
         --input ones --linear --out erf_paper.png          # the paper's: no ReLU, input ones
 
-The children share one super-network's weights (``--checkpoint``, a super-network or child
+The subnets share one super-network's weights (``--checkpoint``, a super-network or subnet
 checkpoint; without it an untrained super-network seeded with ``--seed``). Prints r90 (half-width
 of the centred square holding 90% of the ERF) and the share outside the central square, and
 writes them with the command to ``OUT`` with the suffix ``.json``.
@@ -36,7 +36,7 @@ def main(argv=None):
     parser.add_argument('--space', help="search space (default: the checkpoint's)")
     parser.add_argument('--allocations', nargs='+', required=True, type=parse_allocation,
                         help='depths per stage, e.g. 1,3,7,5 3,4,6,3')
-    parser.add_argument('--checkpoint', help='super-network (or child) checkpoint; default: an '
+    parser.add_argument('--checkpoint', help='super-network (or subnet) checkpoint; default: an '
                         'untrained super-network')
     parser.add_argument('--stage', type=int, help='searched stage, 1-based (default: the last)')
     parser.add_argument('--images', type=int, default=16, help='inputs averaged over')

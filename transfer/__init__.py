@@ -7,11 +7,11 @@
     >>> round(report.coverage, 2), round(similarity(src, dst), 2)
     (1.0, 0.85)
 
-Layout: :mod:`~transfer.units` (a network as units of tensors), :mod:`~transfer.graph`
-(torch.fx execution graph), :mod:`~transfer.ops` (crop, resize, kernel interpolation, cyclic
-stack, combo), one module per method (:mod:`~transfer.hmt`, :mod:`~transfer.dpiat`,
-:mod:`~transfer.tli`), :mod:`~transfer.report`, :mod:`~transfer.similarity` and
-:mod:`~transfer.core` (the entry point).
+Layout: :mod:`~transfer.names` (unit kinds and module paths), :mod:`~transfer.units` (a network
+as units of tensors), :mod:`~transfer.graph` (torch.fx execution graph), :mod:`~transfer.ops`
+(crop, resize, kernel interpolation, cyclic stack, combo), one module per method
+(:mod:`~transfer.hmt`, :mod:`~transfer.dpiat`, :mod:`~transfer.tli`), :mod:`~transfer.report`,
+:mod:`~transfer.similarity` and :mod:`~transfer.core` (the entry point).
 """
 from common.batchnorm import recalibrate_bn  # after a transfer: the statistics are the source's
 

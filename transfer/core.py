@@ -39,7 +39,7 @@ def transfer_weights(source: nn.Module, target: nn.Module, method: str = 'dpiat'
                      min_similarity: float | None = None, **opts) -> TransferReport:
     """Initialize ``target`` in place from ``source`` with HMT, DPIAT or TLI.
 
-    Works for any two modules (timm, torchvision, mmdet backbones, super-network children); the
+    Works for any two modules (timm, torchvision, mmdet backbones, super-network subnets); the
     forward may return tensors, tuples or dicts. New values are computed into a copy of the
     target's state dict and loaded in one ``load_state_dict`` at the end, so an error or a
     failed check leaves ``target`` exactly as it was.
@@ -86,8 +86,8 @@ def transfer_weights(source: nn.Module, target: nn.Module, method: str = 'dpiat'
 
 @contextmanager
 def _one_thread():
-    """A transfer is hundreds of small tensor ops; intra-op threads only add synchronization.
-    Measured on 2 shared cores, efficientnet_b0 -> b2 with TLI: 0.2 s on 1 thread, 0.7-9 s on 2."""
+    """A transfer is hundreds of small tensor ops: intra-op threads would only add
+    synchronization (docs/transfer.md#speed)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -45,8 +45,9 @@ from functools import lru_cache
 import numpy as np
 
 from .base import Method, Plan
+from .names import is_layer, module_prefixes
 from .ops import center_crop
-from .units import Network, is_layer, module_prefixes
+from .units import Network
 
 _BLOCK = 'block'
 _NO_WEIGHTS = (None, ())  # a parameter-free leaf in a fingerprint: scores 0 against anything

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch.fx as fx
 import torch.nn as nn
 
-from .units import Network, is_layer, module_prefixes
+from .names import is_layer, module_prefixes
 
 ACTIVATIONS = {'relu', 'relu6', 'silu', 'swish', 'gelu', 'gelutanh', 'quickgelu', 'sigmoid',
                'hardswish', 'hard_swish', 'hardsigmoid', 'hard_sigmoid', 'tanh', 'leakyrelu',
@@ -80,8 +80,8 @@ class _UnitTracer(fx.Tracer):
     def __init__(self, leaves: set):
         self._notrace, autowrap = (), ()
         # timm marks modules and functions fx cannot trace through. Only a timm model needs
-        # them, and timm is imported once one exists; importing it for the others took 11 s in
-        # a busy report run (timm pulls in huggingface_hub, httpx, ...).
+        # them, and timm is imported once one exists: importing it for any other model is slow
+        # (it pulls in huggingface_hub, httpx, ...).
         if 'timm' in sys.modules:
             try:
                 from timm.models._features_fx import get_notrace_functions, get_notrace_modules
@@ -97,8 +97,8 @@ class _UnitTracer(fx.Tracer):
                 or super().is_leaf_module(m, qualname))
 
 
-def _leaf_modules(net: Network) -> set:
-    owners = {u.module for u in net.units}
+def _leaf_modules(units: list) -> set:
+    owners = {u.module for u in units}
     ancestors = {p for o in owners for p in module_prefixes(o)[:-1]}
     if owners - {''}:
         ancestors.add('')  # the root holds every other owner
@@ -110,26 +110,28 @@ def _target_name(node: fx.Node) -> str:
     return target if isinstance(target, str) else getattr(target, '__name__', str(target))
 
 
-def build_unit_graph(net: Network) -> UnitGraph:
+def build_unit_graph(model: nn.Module, units: list) -> UnitGraph:
+    """The graph of ``units`` (:class:`transfer.units.Unit`, in state-dict order) in ``model``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            graph = _UnitTracer(_leaf_modules(net)).trace(net.model)
+            graph = _UnitTracer(_leaf_modules(units)).trace(model)
     except Exception as error:  # noqa: BLE001 - any tracing failure means: use module order
-        warnings.warn(f'torch.fx cannot trace {type(net.model).__name__} '
+        warnings.warn(f'torch.fx cannot trace {type(model).__name__} '
                       f'({type(error).__name__}: {str(error)[:200]}); using module order '
                       'for its execution graph', stacklevel=3)
-        return _module_order_graph(net)
-    return _reduce(net, graph)
+        return _module_order_graph(model, units)
+    return _reduce(model, units, graph)
 
 
-def _reduce(net: Network, graph: fx.Graph) -> UnitGraph:
+def _reduce(model: nn.Module, units: list, graph: fx.Graph) -> UnitGraph:
     units_under: dict = {}  # module -> units of it and its submodules (a leaf holds them all)
-    for unit in net.units:
+    for unit in units:
         for prefix in module_prefixes(unit.module) or ['']:
             units_under.setdefault(prefix, []).append(unit.name)
-    param_unit = {key: u.name for u in net.units if u.kind.startswith('param:')
+    param_unit = {key: u.name for u in units if u.kind.startswith('param:')
                   for key in u.keys.values()}
+    kind = {u.name: u.kind for u in units}
 
     inputs, activation, segment, order = {}, {}, {}, []
     feeders: dict = {}     # data node -> nearest upstream units of its output
@@ -155,14 +157,14 @@ def _reduce(net: Network, graph: fx.Graph) -> UnitGraph:
             order.append(name)
             upstream = [name]
         feeders[node] = tuple(upstream)
-        act = _node_activation(node, net.model)
+        act = _node_activation(node, model)
         if act and not applied:
-            _mark_activation(act, feeders[node], inputs, activation, net)
+            _mark_activation(act, feeders[node], inputs, activation, kind)
         if node.op == 'call_module' and applied:
-            inner = _inner_activation(net.model.get_submodule(node.target))
+            inner = _inner_activation(model.get_submodule(node.target))
             if inner:
-                _mark_activation(inner, applied, inputs, activation, net)
-    for unit in net.units:  # never reached by the forward: keep them, at the end
+                _mark_activation(inner, applied, inputs, activation, kind)
+    for unit in units:  # never reached by the forward: keep them, at the end
         if unit.name not in inputs:
             inputs[unit.name], segment[unit.name] = (), current_segment
             order.append(unit.name)
@@ -198,30 +200,31 @@ def _inner_activation(module: nn.Module) -> str | None:
     return None
 
 
-def _mark_activation(act, units, inputs, activation, net):
+def _mark_activation(act, units, inputs, activation, kind):
     """``act`` follows ``units``; through a norm layer (or a bare parameter) it also follows the
-    layer before it."""
+    layer before it (``kind``: unit -> its kind)."""
     stack = list(units)
     while stack:
         name = stack.pop()
         if activation.get(name):
             continue
         activation[name] = act
-        if not is_layer(net.unit[name].kind):
+        if not is_layer(kind[name]):
             stack.extend(p for p in inputs.get(name, ()) if not activation.get(p))
 
 
-def _module_order_graph(net: Network) -> UnitGraph:
+def _module_order_graph(model: nn.Module, units: list) -> UnitGraph:
     """Fallback: units chained in state-dict order; activations from module order."""
-    order = [u.name for u in net.units]
+    order = [u.name for u in units]
     inputs = {name: (order[i - 1],) if i else () for i, name in enumerate(order)}
     activation, pending = {}, []
-    owner = {u.module: [] for u in net.units}
-    for u in net.units:
+    kind = {u.name: u.kind for u in units}
+    owner = {u.module: [] for u in units}
+    for u in units:
         owner[u.module].append(u.name)
-    for module_name, module in net.model.named_modules():
+    for module_name, module in model.named_modules():
         if module_name in owner:
-            if any(is_layer(net.unit[n].kind) for n in owner[module_name]):
+            if any(is_layer(kind[n]) for n in owner[module_name]):
                 pending = []
             pending.extend(owner[module_name])
             inner = _inner_activation(module)

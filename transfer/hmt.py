@@ -22,8 +22,9 @@ Where the paper is silent:
 from __future__ import annotations
 
 from .base import Method, Plan
+from .names import is_layer
 from .ops import cyclic_stack, interpolate_kernel
-from .units import Network, is_layer
+from .units import Network
 
 ALIGNMENTS = ('prefix', 'stretch')
 

@@ -27,6 +27,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 from torch.nn.modules.instancenorm import _InstanceNorm
 
+from .graph import UnitGraph, build_unit_graph
+
 # isinstance order matters: transposed convolutions are _ConvNd too. Subclasses (timm's
 # BatchNormAct2d and Conv2dSame, mmcv's wrappers) land on their base type.
 _KNOWN_KINDS = (
@@ -39,18 +41,6 @@ _KNOWN_KINDS = (
     (nn.LayerNorm, 'layernorm'),
     (nn.GroupNorm, 'groupnorm'),
 )
-LAYER_KINDS = ('conv', 'conv_transpose', 'linear', 'embedding')  # prefixes; conv2d etc.
-
-
-def is_layer(kind: str) -> bool:
-    """A weighted layer (conv, linear, embedding): what HMT chains and DPIAT counts in blocks."""
-    return kind.startswith(LAYER_KINDS)
-
-
-def module_prefixes(module_name: str) -> list:
-    """The module and its ancestors, outermost first: 'a.b.c' -> ['a', 'a.b', 'a.b.c']."""
-    parts = module_name.split('.') if module_name else []
-    return ['.'.join(parts[:k]) for k in range(1, len(parts) + 1)]
 
 
 @dataclass(frozen=True)
@@ -119,10 +109,9 @@ class Network:
         self.unit = {u.name: u for u in self.units}
 
     @cached_property
-    def graph(self):
-        """:class:`transfer.graph.UnitGraph` (torch.fx, or module order where tracing fails)."""
-        from .graph import build_unit_graph
-        return build_unit_graph(self)
+    def graph(self) -> UnitGraph:
+        """The execution graph (torch.fx, or module order where tracing fails)."""
+        return build_unit_graph(self.model, self.units)
 
     def __repr__(self):
         return f'Network({type(self.model).__name__}, {len(self.units)} units)'

@@ -1,6 +1,6 @@
 # Demo detection search: the demo super-network (resnet_bottleneck_demo, max depths
 # [8, 10, 36, 14]) inside the demo Faster-RCNN on the glyph set. Fine-tuning samples a depth per
-# stage every iteration (DepthSamplingHook); search.detection.DetectionEvaluator then scores each
+# stage every iteration (DepthSamplingHook); engine.detection.DetectionEvaluator then scores each
 # candidate by bbox mAP on the first 50 validation images, after re-estimating the statistics of
 # the BatchNorms that training updates (norm_eval=False here) on 10 training batches.
 _base_ = [
@@ -9,8 +9,7 @@ _base_ = [
 ]
 model = dict(backbone=dict(
     init_cfg=dict(checkpoint='work_dirs/supernet_resnet_fashion/iter_600.pth')))
-# A subset: CocoMetric takes its ground truth from the scored images (ann_file=None, 'instances'
-# in the meta keys), not from the whole annotation file.
+# ann_file=None, 'instances' in the meta keys: CocoMetric scores the subset against its own boxes.
 val_dataloader = dict(
     dataset=dict(
         indices=50,

@@ -1,14 +1,9 @@
 # Demo: the paper's bottleneck super-network ([8, 10, 36, 14]) at 1/8 width with a small-image
 # stem, trained on Fashion-MNIST (the source; tools/prepare_demo_data.py) for a few minutes on CPU.
 _base_ = [
-    '../_base_/models/supernet_classifier.py', '../_base_/datasets/demo_fashion_mnist.py',
+    '../_base_/models/demo_supernet_classifier.py', '../_base_/datasets/demo_fashion_mnist.py',
     '../_base_/runtime_classification.py'
 ]
-model = dict(
-    data_preprocessor=dict(num_classes=10, mean=[72.9] * 3, std=[90.0] * 3, to_rgb=False),
-    backbone=dict(space='resnet_bottleneck_demo'),
-    head=dict(num_classes=10, in_channels=256, topk=(1, )))
-
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.05, by_epoch=False, begin=0, end=50),

@@ -1,6 +1,6 @@
 # The detection search on COCO (Sun et al., Sec. 3.3): the super-network Faster-RCNN fine-tuned
 # for the 1x schedule with depth sampling (the paper does not give its schedule), then each
-# candidate scored by search.detection.DetectionEvaluator: bbox mAP on the first 500 images of
+# candidate scored by engine.detection.DetectionEvaluator: bbox mAP on the first 500 images of
 # val2017 (Eq. 6 maximises the target validation score).
 #   python tools/greedy_search.py configs/detection/faster_rcnn_supernet_fpn_coco.py \
 #       --checkpoint work_dirs/resnet_supernet/epoch_100.pth --budget 16
@@ -8,8 +8,7 @@ _base_ = [
     '../_base_/models/faster_rcnn_supernet_fpn.py', '../_base_/datasets/coco_detection.py',
     '../_base_/schedules/coco_1x.py', '../_base_/runtime_detection.py'
 ]
-# On a subset, CocoMetric must take its ground truth from the scored images (ann_file=None,
-# 'instances' in the meta keys), not from the whole annotation file.
+# ann_file=None, 'instances' in the meta keys: CocoMetric scores the subset against its own boxes.
 val_dataloader = dict(
     dataset=dict(
         indices=500,

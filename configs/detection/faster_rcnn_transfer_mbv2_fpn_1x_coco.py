@@ -10,6 +10,6 @@ model = dict(
         out_indices=(1, 2, 4, 6),
         frozen_stages=1,  # the stem and the fixed first layer
         norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/child_2-2-2-3-5.pth',
+        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/subnet_2-2-2-3-5.pth',
                       prefix='backbone.')),
     neck=dict(in_channels=[24, 32, 96, 320]))

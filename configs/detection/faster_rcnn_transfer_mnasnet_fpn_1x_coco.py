@@ -6,5 +6,5 @@ model = dict(
         type='AllocatedMnasNet',
         space='mnasnet',
         stage_blocks=(3, 3, 2, 3, 4),
-        init_cfg=dict(checkpoint='work_dirs/child_3-3-2-3-4.pth')),
+        init_cfg=dict(checkpoint='work_dirs/subnet_3-3-2-3-4.pth')),
     neck=dict(in_channels=[24, 40, 96, 320]))

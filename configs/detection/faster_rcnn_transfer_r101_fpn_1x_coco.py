@@ -2,4 +2,4 @@
 _base_ = './faster_rcnn_transfer_r50_fpn_1x_coco.py'
 model = dict(backbone=dict(
     stage_blocks=(2, 5, 19, 7),
-    init_cfg=dict(checkpoint='work_dirs/child_2-5-19-7.pth')))
+    init_cfg=dict(checkpoint='work_dirs/subnet_2-5-19-7.pth')))

@@ -2,4 +2,4 @@
 _base_ = './faster_rcnn_transfer_r50_fpn_1x_coco.py'
 model = dict(backbone=dict(
     stage_blocks=(1, 3, 7, 6),
-    init_cfg=dict(checkpoint='work_dirs/child_1-3-7-6.pth')))
+    init_cfg=dict(checkpoint='work_dirs/subnet_1-3-7-6.pth')))

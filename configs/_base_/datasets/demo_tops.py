@@ -1,8 +1,8 @@
 # The class-split target: Fashion-MNIST's five tops (t-shirt, pullover, dress, coat, shirt) in the
-# CUB-200-2011 layout, written by supernet.datasets.prepare_tops_target, with 30 labelled images
+# CUB-200-2011 layout, written by archdata.prepare_tops_target, with 30 labelled images
 # per class (CUB has ~30). parts.txt cuts CUB's train split into 'train' (fine-tuning), 'search'
 # (scores search candidates) and 'rescore' (re-judges a search's pick); 'test' is CUB's test
-# split, for final numbers only. Child fine-tuning trains on 'train' and tests on 'test'.
+# split, for final numbers only. Subnet fine-tuning trains on 'train' and tests on 'test'.
 classes = ('t-shirt', 'pullover', 'dress', 'coat', 'shirt')
 data_root = 'data/demo/tops_cub'
 target = dict(type='CUBPart', data_root=data_root, metainfo=dict(classes=classes))

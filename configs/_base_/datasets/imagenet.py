@@ -2,7 +2,7 @@
 #   lists:   meta/train.txt and meta/val.txt ("<path under train/ or val/> <label>" per line),
 #            images under train/ and val/ (the layout for ImageNet's flat val/ folder);
 #   folders: train/<wnid>/*.JPEG and val/<wnid>/*.JPEG (labels in sorted folder order).
-# ImageNetSubset (supernet.registry) reads the lists when meta/<split>.txt exists, else the folders;
+# ImageNetSubset (engine.registry) reads the lists when meta/<split>.txt exists, else the folders;
 # to force one: --cfg-options {train,val,test}_dataloader.dataset.layout=folders (or lists).
 # Not mmpretrain's ImageNet: with folders it asserts all 1,000 classes. It takes the base's
 # data_root, split and pipeline, so only the type changes.

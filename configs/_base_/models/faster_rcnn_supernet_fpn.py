@@ -2,16 +2,6 @@
 # the detection search (Sun et al., Sec. 3.3), fine-tuned with a depth drawn per stage every
 # iteration. It starts from the ImageNet super-network (tools/greedy_search.py --checkpoint sets
 # init_cfg). norm_eval=True: BN statistics stay those of ImageNet, so the search recalibrates none.
-_base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py', '../supernet_training.py']
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='ResNetSuperNet',
-        space='resnet_bottleneck',
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
-        style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/resnet_supernet/epoch_100.pth',
-                      prefix='backbone.')))
+_base_ = ['./faster_rcnn_bottleneck_fpn.py', '../supernet_training.py']
+model = dict(backbone=dict(type='ResNetSuperNet',
+                           init_cfg=dict(checkpoint='work_dirs/resnet_supernet/epoch_100.pth')))

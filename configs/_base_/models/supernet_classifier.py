@@ -1,6 +1,6 @@
 # An ImageClassifier around the ResNet bottleneck super-network (max depths [8, 10, 36, 14]),
 # label smoothing 0.1 (Sun et al., Sec. 4.1). Validation scores the deepest and the shallowest
-# child ('max/accuracy/top1', 'min/accuracy/top1'), each with BatchNorm statistics re-estimated
+# subnet ('max/accuracy/top1', 'min/accuracy/top1'), each with BatchNorm statistics re-estimated
 # on 20 training batches (the shared running statistics mix all sampled depths).
 _base_ = ['../supernet_training.py']
 model = dict(

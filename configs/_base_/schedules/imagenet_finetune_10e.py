@@ -1,4 +1,4 @@
-# Fine-tuning a child on ImageNet after it inherited its weights from the super-network (Sun et
+# Fine-tuning a subnet on ImageNet after it inherited its weights from the super-network (Sun et
 # al., Sec. 3.4; the paper gives no schedule). The weights have had the super-network's 100
 # epochs already, shared by every sampled depth; this step settles them on one path, so it takes
 # a tenth of that: 10 epochs, from a tenth of the super-network's LR (0.08 at a total batch of
