@@ -64,6 +64,17 @@ def test_held_out_split_dataset_is_disjoint_from_its_training_part(tmp_path):
                                                                metainfo=inner['metainfo']))
 
 
+def test_held_out_split_copies_its_dataset_afresh(tmp_path):
+    # mmengine's subset copy shares one deepcopy memo per process: an id it remembers (here made
+    # to collide on purpose, as a freed and reused id does) must not hand back a stale object
+    from mmengine.dataset import BaseDataset
+    root = prepare_demo_target(tmp_path / 'digits')
+    built = CUB(data_root=str(root), split='train', metainfo=dict(classes=DIGITS_CLASSES))
+    BaseDataset._copy_without_annotation.__defaults__[0][id(built.pipeline)] = 'stale'
+    part = DATASETS.build(dict(type='HeldOutSplit', dataset=built, part='val', val_fraction=0.2))
+    assert callable(part.pipeline) and part.pipeline is not built.pipeline
+
+
 @pytest.mark.parametrize('name', ['cub2011_transfer_r50', 'cub2011_r50', 'cub2010_transfer_r50'])
 def test_cub_configs_follow_the_paper_recipe(name):
     from mmengine.config import Config
