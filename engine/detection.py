@@ -18,9 +18,11 @@ swapped into the detector the same way (for candidates deeper than the super-net
 :attr:`DetectionEvaluator.timings`.
 
 Under ``torchrun`` the ranks split the recalibration batches of the one sequence a single process
-would read (as :func:`engine.evaluators.classification_evaluator` does) and average their
-statistics, and each scores its shard of the validation loader (mmengine's ``DefaultSampler``);
-mmengine's ``Evaluator`` gathers the predictions, so every rank gets the same score.
+would read (:func:`engine.evaluators.recalibration_batches`; any count: shares differ by a batch
+at most) and average their statistics weighted by their batch counts, which gives exactly one
+process's statistics; each scores its shard of the validation loader (mmengine's
+``DefaultSampler``), and mmengine's ``Evaluator`` gathers the predictions through a folder in the
+work dir (:func:`engine.launch.collect_in_work_dir`), so every rank gets the same score.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ import time
 import warnings
 
 import torch
+import torch.distributed as dist
 from mmengine.dist import get_world_size
 
 from common.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn, restored_modes
@@ -37,7 +40,8 @@ from engine.hooks import find_supernet
 from search.evaluator import swapped_backbone
 from search.protocol import SuperNetEvaluator
 
-from .evaluators import EVALUATORS, recalibration_batches, unwrapped
+from .evaluators import EVALUATORS, check_bool, check_count, recalibration_batches, unwrapped
+from .launch import collect_in_work_dir
 
 RECALIBRATE = ('auto', True, False)
 
@@ -54,8 +58,8 @@ class DetectionEvaluator(SuperNetEvaluator):
             ``CocoMetric``), and its ``train_dataloader`` config (recalibration batches, read
             through a fresh loader in a seeded order).
         num_recal_batches (int): training batches that re-estimate BatchNorm statistics (under
-            torchrun: in all, a multiple of the number of processes, split between them); read
-            once, the same for every candidate. Default: 20.
+            torchrun: in all, any count, split between the processes); read once, the same for
+            every candidate, and not at all when no BatchNorm is recalibrated. Default: 20.
         recalibrate ('auto' | bool): ``'auto'`` (default) recalibrates the BatchNorms whose
             statistics fine-tuning updates — those in train mode after ``model.train()``, i.e.
             none with ``norm_eval=True``, and none of ``frozen_stages`` — so each candidate is
@@ -89,8 +93,6 @@ class DetectionEvaluator(SuperNetEvaluator):
                  metric: str = 'coco/bbox_mAP', quiet: bool = True):
         if recalibrate not in RECALIBRATE:
             raise ValueError(f'recalibrate={recalibrate!r}: allowed {RECALIBRATE}')
-        if num_recal_batches < 1:
-            raise ValueError(f'num_recal_batches={num_recal_batches}: must be >= 1')
         self.model = unwrapped(runner.model)
         self.supernet = find_supernet(self.model)
         self.metric, self.quiet, self.recalibrate = metric, quiet, recalibrate
@@ -100,9 +102,12 @@ class DetectionEvaluator(SuperNetEvaluator):
         loop = runner.val_loop
         self.dataloader, self.evaluator = loop.dataloader, loop.evaluator
         _check_ground_truth(self.evaluator, self.dataloader.dataset)
+        collect_in_work_dir(self.evaluator, runner.work_dir)  # not ./.dist_test: nodes share it
         self.recal_bns = self._recalibrated_bns(recalibrate)
-        self.recal_batches = []
+        self.num_recal_batches, self.recal_batches = num_recal_batches, []
         if self.recal_bns:
+            if num_recal_batches < 1:
+                raise ValueError(f'num_recal_batches={num_recal_batches}: must be >= 1')
             self.recal_batches = recalibration_batches(runner, num_recal_batches)
         # A detector's heads have no BatchNorm (mmdet's R-CNNs): the backbone and neck suffice.
         inner = {id(m) for part in (self.model.backbone, getattr(self.model, 'neck', None))
@@ -174,9 +179,27 @@ class DetectionEvaluator(SuperNetEvaluator):
                 return model.extract_feat(data['inputs'])
             return model(**data, mode='tensor')
 
-        # each rank saw its own batches; they agree on the mean
-        recalibrate_bn(model, self.recal_batches, forward, bns=bns,
-                       across_ranks=get_world_size() > 1)
+        recalibrate_bn(model, self.recal_batches, forward, bns=bns)
+        if get_world_size() > 1:  # each rank saw its own share; they agree on the mean
+            weighted_average_across_ranks(bns, len(self.recal_batches), self.num_recal_batches)
+
+    @classmethod
+    def check_options(cls, options: dict, cfg=None):
+        """``search_cfg.evaluator``'s values, before any model is built
+        (:func:`engine.pipeline.check_evaluator_options`); ``cfg``: the search config, whose
+        ``val_evaluator`` says which metric names the score can take."""
+        recalibrate = options.get('recalibrate', 'auto')
+        if not (recalibrate == 'auto' or isinstance(recalibrate, bool)):
+            raise ValueError(f'search_cfg.evaluator.recalibrate={recalibrate!r}: allowed '
+                             "'auto', True, False")
+        check_count(options, 'num_recal_batches', 0 if recalibrate is False else 1)
+        check_bool(options, 'quiet')
+        metric = options.get('metric', 'coco/bbox_mAP')
+        allowed = coco_metric_names(cfg.get('val_evaluator')) if cfg is not None else None
+        if not isinstance(metric, str) or (allowed is not None and metric not in allowed):
+            names = ', '.join(sorted(allowed)) if allowed else 'a metric name, e.g. coco/bbox_mAP'
+            raise ValueError(f'search_cfg.evaluator.metric={metric!r}: allowed {names} (what '
+                             'val_evaluator reports)')
 
     def _evaluate(self) -> tuple:
         """(metrics, number of predicted boxes on this rank) over the validation loader."""
@@ -191,6 +214,49 @@ class DetectionEvaluator(SuperNetEvaluator):
         with quiet:
             metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         return metrics, detections
+
+
+def weighted_average_across_ranks(bns: list, count: int, total: int):
+    """Every rank takes the mean of the ranks' statistics weighted by the ``count`` batches each
+    recalibrated on, of ``total`` in all: the statistics of one process reading every batch (each
+    rank's are exact averages over its own batches, ``momentum=None``). A rank without batches
+    weighs nothing. (``common.batchnorm.average_across_ranks`` weights ranks equally: exact only
+    for equal counts.)"""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return
+    for m in bns:
+        for stat in (m.running_mean, m.running_var):
+            stat.mul_(count)
+            dist.all_reduce(stat)
+            stat.div_(total)
+
+
+COCO_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+COCO_PROPOSAL_ITEMS = ('AR@100', 'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000')
+
+
+def coco_metric_names(val_evaluator) -> set | None:
+    """The result names mmdet's ``CocoMetric`` entries of ``val_evaluator`` (a config dict or a
+    list of them) report, e.g. ``coco/bbox_mAP``; ``None`` when another metric type is among them
+    or one reports per class (``classwise``): names not known before it runs."""
+    entries = val_evaluator if isinstance(val_evaluator, (list, tuple)) else [val_evaluator]
+    names = set()
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get('classwise') or \
+                str(entry.get('type')).split('.')[-1] != 'CocoMetric':
+            return None
+        prefix = entry.get('prefix') or 'coco'
+        kinds = entry.get('metric', 'bbox')
+        items = entry.get('metric_items')
+        for kind in [kinds] if isinstance(kinds, str) else kinds:
+            if kind in ('bbox', 'segm'):
+                names.update(f'{prefix}/{kind}_{item}' for item in items or COCO_ITEMS)
+            elif kind == 'proposal':
+                names.update(f'{prefix}/{item}' for item in items or COCO_PROPOSAL_ITEMS)
+            elif kind == 'proposal_fast':
+                names.update(f'{prefix}/AR@{n}'
+                             for n in entry.get('proposal_nums', (100, 300, 1000)))
+    return names
 
 
 def _check_ground_truth(evaluator, dataset):

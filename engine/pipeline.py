@@ -6,14 +6,19 @@ The config is an ordinary mmengine training config of the super-network model on
 (train/val dataloaders, schedule) whose ``model.backbone.init_cfg`` points at the source
 super-network checkpoint, plus ``search_cfg`` (every search setting, see
 :mod:`search.settings`). :func:`check_search` validates all of it — settings, budget, checkpoint,
-work dir — before :func:`run_search` builds anything heavy. With ``beyond_max > 0`` the log's
-metadata holds the transfer method, so a resumed search never mixes scores of two methods.
+work dir — before :func:`run_search` builds anything heavy, and :func:`check_models` the
+evaluator's options, names and values, before the fine-tuning. With ``beyond_max > 0`` the log's
+metadata holds the transfer method, so a resumed search never mixes scores of two methods. It also
+holds the number of processes (``world_size``): recalibration batches do not depend on it
+(:mod:`engine.evaluators`), so a search resumed on another number is continued, with a warning
+that its scores agree with the earlier ones up to floating-point rounding.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import inspect
+import json
 import os
 import os.path as osp
 import warnings
@@ -41,11 +46,10 @@ from supernet import build_backbone
 from .evaluators import EVALUATORS, unwrapped
 
 
-def check_models(cfg: Config, plan: SearchPlan, world_size: int = 1) -> tuple:
+def check_models(cfg: Config, plan: SearchPlan) -> tuple:
     """The checks that need the models, after :func:`~search.plan.check_search`: the
     checkpoint's tensor shapes against the space, the evaluator's name and options, and the
-    budget (FLOPs counted at the config's input size); ``world_size``: the processes launched.
-    Returns ``(budget, counter)``."""
+    budget (FLOPs counted at the config's input size). Returns ``(budget, counter)``."""
     _check_supernet_tensors(plan.checkpoint, plan.checkpoint_shapes, plan.space,
                             cfg.model.backbone.init_cfg.get('prefix', ''))
     evaluator = plan.settings.evaluator['type']
@@ -54,16 +58,17 @@ def check_models(cfg: Config, plan: SearchPlan, world_size: int = 1) -> tuple:
         raise ValueError(f'search_cfg.evaluator.type={evaluator!r}: allowed '
                          f'{", ".join(sorted(EVALUATORS.module_dict))}')
     check_evaluator_options(evaluator, EVALUATORS.get(evaluator), plan.settings.evaluator_options,
-                            world_size)
+                            cfg)
     counter = ComplexityCounter(plan.space, plan.settings.input_shape or _test_input_shape(cfg))
     budget = plan.settings.budget
     return make_budget(plan.space, budget['kind'], budget['limit'], counter), counter
 
 
-def check_evaluator_options(name: str, builder, options: dict, world_size: int = 1):
+def check_evaluator_options(name: str, builder, options: dict, cfg: Config | None = None):
     """``search_cfg.evaluator``'s options against its builder's keyword arguments (the runner
-    comes first), and the recalibration batches against the processes launched: before the
-    fine-tuning, so that such a mistake does not cost a fine-tuning first."""
+    comes first), then their values by the builder's ``check_options(options, cfg)`` (metric
+    names, batch counts, flags): before the fine-tuning, so that such a mistake does not cost a
+    fine-tuning first. Any ``num_recal_batches`` suits any number of processes."""
     params = list(inspect.signature(builder).parameters.values())[1:]
     names = sorted(p.name for p in params)
     unknown = sorted(set(options) - set(names))
@@ -74,19 +79,18 @@ def check_evaluator_options(name: str, builder, options: dict, world_size: int =
     if missing:
         raise ValueError(f'search_cfg.evaluator.{missing[0]} is not set: the {name!r} evaluator '
                          'needs it')
-    defaults = {p.name: p.default for p in params if p.default is not p.empty}
-    batches = options.get('num_recal_batches', defaults.get('num_recal_batches'))
-    if batches is not None and batches % world_size:
-        raise ValueError(f'search_cfg.evaluator.num_recal_batches={batches}: allowed a multiple '
-                         f'of the {world_size} processes launched (each recalibrates on as many)')
+    check_options = getattr(builder, 'check_options', None)
+    if check_options is not None:
+        check_options(options, cfg)
 
 
 def _check_supernet_tensors(checkpoint: str, shapes: dict, space, prefix: str):
     """Refuse a checkpoint whose tensors are not those of a super-network of ``space``
     (mmengine's ``Pretrained`` would only warn about missing keys, and the search would run on
     random weights)."""
-    expected = {k: v.shape for k, v in build_backbone(space).state_dict().items()
-                if not k.endswith('num_batches_tracked')}
+    with torch.device('meta'):  # shapes only: no memory, no initialisation
+        expected = {k: v.shape for k, v in build_backbone(space).state_dict().items()
+                    if not k.endswith('num_batches_tracked')}
     wrong = [k for k, shape in expected.items() if shapes.get(prefix + k) != tuple(shape)]
     if wrong:
         raise ValueError(f'--checkpoint {checkpoint}: not a super-network of space '
@@ -113,10 +117,52 @@ def run_search(cfg: Config, resume: bool = False, launcher: str = 'none',
         else:
             check_log(plan.log_path, resume)
         set_amp(cfg, amp)  # the fine-tuning's optim_wrapper; bf16 refused for detection here
-        # a launcher's processes (a plain run inside a Slurm allocation is still one process)
-        world_size = launcher_world_size() if launcher != 'none' else 1
-        budget, counter = check_models(cfg, plan, world_size)
+        budget, counter = check_models(cfg, plan)
+        if writer:
+            # a launcher's processes (a plain run inside a Slurm allocation is still one process)
+            check_world_size(plan.log_path, launcher_world_size() if launcher != 'none' else 1)
         return _run_search(cfg, plan, budget, counter, resume, launcher, progress)
+
+
+def log_meta(log_path: str) -> dict | None:
+    """The metadata line of an existing search log, or ``None``."""
+    try:
+        with open(log_path) as f:
+            entry = json.loads(f.readline() or 'null')
+    except (OSError, ValueError):
+        return None
+    return entry.get('meta') if isinstance(entry, dict) else None
+
+
+def check_world_size(log_path: str, world_size: int):
+    """Warn when a search log was written by another number of processes: recalibration batches
+    are the same for any number (:mod:`engine.evaluators`), the statistics' averages and the
+    summed counts differ in floating-point rounding only. A log from before the number was
+    recorded may have recalibrated, with dataloader workers, on batches that depended on it."""
+    meta = log_meta(log_path)
+    if meta is None:
+        return
+    logged = meta.get('world_size')
+    if logged is None:
+        warnings.warn(f'{log_path} does not record its number of processes (an older version '
+                      'wrote it): if it ran on another number than this run\'s '
+                      f'{world_size}, with dataloader workers, its scores were recalibrated on '
+                      'other batches; start a new log to be sure')
+    elif logged != world_size:
+        warnings.warn(f'{log_path} was written by {logged} processes, this run has '
+                      f'{world_size}: the same recalibration batches, scores equal up to '
+                      'floating-point rounding')
+
+
+def with_world_size(meta: dict, log_path: str, world_size: int) -> dict:
+    """``meta`` with the number of processes that wrote the log: this run's for a new log, the
+    log's own when it has one (:func:`check_world_size` warned of a difference: another number
+    scores on the same batches, and :class:`~search.log.SearchLog` refuses any other value), none
+    for a log from before it was recorded."""
+    stored = log_meta(log_path)
+    if stored is None:
+        return dict(meta, world_size=world_size)
+    return dict(meta, world_size=stored['world_size']) if 'world_size' in stored else dict(meta)
 
 
 def _run_search(cfg: Config, plan: SearchPlan, budget, counter, resume: bool, launcher: str,
@@ -125,12 +171,13 @@ def _run_search(cfg: Config, plan: SearchPlan, budget, counter, resume: bool, la
     runner = finetune_supernet(cfg, launcher=launcher, resume=resume)
     model = unwrapped(runner.model)
     space = model.backbone.space
-    rank, _ = get_dist_info()
+    rank, world_size = get_dist_info()
     meta = dict(space=space.name, checkpoint=osp.abspath(plan.checkpoint),
                 config=osp.basename(cfg.filename or ''), finetune_epochs=settings.finetune_epochs,
                 evaluator=settings.evaluator)
     if settings.beyond_max:  # transferred scores depend on the method: never mix two in one log
         meta['transfer_method'] = settings.transfer_method
+    meta = with_world_size(meta, plan.log_path, world_size)
     with torch.no_grad():
         # get(), not build(): build() looks for the runner's default scope (mmpretrain, mmdet)
         evaluate = EVALUATORS.get(settings.evaluator['type'])(runner,

@@ -9,6 +9,9 @@
 # ~/.cache/archtransfer), keyed by the Python and torch versions and the ops compiled (CPU, or CUDA
 # version and architectures: on a machine with a GPU, or with ARCHTRANSFER_CUDA=1, CUDA ops too;
 # scripts/build_mmcv.sh); later setups, in this clone or a fresh one, install that wheel.
+# TORCH_INDEX_URL takes torch and torchvision from another index (pip's --index-url), e.g.
+# https://download.pytorch.org/whl/cu126 where the driver is older than PyPI's CUDA 13.0 build
+# needs (docs/install.md, "Which torch build").
 # Idempotent: a second run that finds everything in place returns in a few seconds.
 set -euo pipefail
 
@@ -33,15 +36,23 @@ if [[ ! -f $fashion ]]; then
 fi
 
 # Everything that decides the venv's contents; a change to any of them re-runs the install steps.
-fingerprint=$(cat "$ROOT/scripts/setup.sh" "$ROOT/scripts/build_mmcv.sh" "$ROOT/requirements.txt" \
-  "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
+fingerprint=$({ cat "$ROOT/scripts/setup.sh" "$ROOT/scripts/build_mmcv.sh" \
+  "$ROOT/requirements.txt" "$ROOT/pyproject.toml"; echo "torch index: ${TORCH_INDEX_URL:-}"; } \
+  | sha256sum | cut -c1-16)
 stamp=$VENV/.archtransfer-setup
 # The installed mmcv must have the ops this machine needs: CUDA ops where build_mmcv.sh would build
-# them (a CPU-only wheel reused on a GPU node fails at Faster-RCNN's first RoIAlign).
+# them (a CPU-only wheel reused on a GPU node fails at Faster-RCNN's first RoIAlign), for the
+# architectures it would build for (the wheel records its tag).
 ops_ok() {
   local want; want=$(bash "$ROOT/scripts/build_mmcv.sh" --tag "$VENV/bin/python" 2>/dev/null) || return 1
-  [[ $want == cpu ]] || "$VENV/bin/python" -c "import sys, mmcv.ops
-sys.exit(mmcv.ops.get_compiling_cuda_version() == 'not available')" 2>/dev/null
+  [[ $want == cpu ]] || "$VENV/bin/python" - "$want" 2>/dev/null <<'PY'
+import json, sys
+from importlib.metadata import distribution
+import mmcv.ops
+built = json.loads(distribution('mmcv').read_text('archtransfer_build.json') or '{}')
+sys.exit(mmcv.ops.get_compiling_cuda_version() == 'not available'
+         or built.get('tag') != sys.argv[1])
+PY
 }
 if [[ -f $stamp && $(cat "$stamp") == "$fingerprint:$ROOT" ]] \
   && "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmpretrain, timm, supernet" 2>/dev/null \
@@ -56,17 +67,21 @@ if [[ ! -x $VENV/bin/python ]]; then
 fi
 pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }
 
-log "installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION"
-# setuptools<81 keeps pkg_resources, which mmcv 2.1.0's setup.py imports (torch 2.14 needs >=77.0.3).
-pip install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "setuptools>=77.0.3,<81" wheel ninja
+log "installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION" \
+  "${TORCH_INDEX_URL:+from $TORCH_INDEX_URL}"
+pip install -q ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==$TORCH_VERSION" \
+  "torchvision==$TORCHVISION_VERSION"
+# setuptools<81 keeps pkg_resources, which mmcv 2.1.0's setup.py imports (torch 2.14 needs
+# >=77.0.3); ninja: torch's CUDA extension build needs it on PATH (the venv's bin/ comes first there).
+pip install -q "setuptools>=77.0.3,<81" wheel ninja
 
 py_tag=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}")')
 # Cached per Python and torch version, and per ops (CPU, or CUDA version and architectures):
 # scripts/build_mmcv.sh says which (ARCHTRANSFER_CUDA, TORCH_CUDA_ARCH_LIST, MAX_JOBS there).
 ops=$(bash "$ROOT/scripts/build_mmcv.sh" --tag "$VENV/bin/python")
 log "mmcv $MMCV_VERSION with $ops ops: from the cache, or built once per machine (minutes)"
-mmcv_wheel=$(MMCV_VERSION=$MMCV_VERSION bash "$ROOT/scripts/build_mmcv.sh" "$VENV/bin/python" \
-  "$CACHE/wheels/torch$TORCH_VERSION-$py_tag" | tail -n1)
+mmcv_wheel=$(PATH="$VENV/bin:$PATH" MMCV_VERSION=$MMCV_VERSION bash "$ROOT/scripts/build_mmcv.sh" \
+  "$VENV/bin/python" "$CACHE/wheels/torch$TORCH_VERSION-$py_tag" | tail -n1)
 pip install -q --force-reinstall --no-deps "$mmcv_wheel"
 pip install -q "$mmcv_wheel"
 

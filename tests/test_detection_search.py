@@ -128,6 +128,8 @@ def test_recalibration_follows_what_training_updates(runner):
     try:
         frozen = DetectionEvaluator(runner, num_recal_batches=1)
         assert frozen.recal_bns == [] and frozen.recal_batches == []
+        # nothing recalibrated: nothing asked of the batch count
+        assert DetectionEvaluator(runner, num_recal_batches=0).recal_batches == []
         assert len(DetectionEvaluator(runner, num_recal_batches=1, recalibrate=True).recal_bns) \
             == len(batchnorms(model))
     finally:
@@ -193,7 +195,8 @@ def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
 
 def test_two_process_search_scores_as_one_process(glyphs, tmp_path):
     """tools/greedy_search.py on two gloo processes: the ranks split the recalibration batches
-    and the validation images, and the logged scores equal a single process's."""
+    (3: two and one, weighted; a count that is not a multiple of the processes was refused) and
+    the validation images, and the logged scores equal a single process's."""
     torch.manual_seed(0)
     state = {f'backbone.{k}': v
              for k, v in build_backbone('resnet_bottleneck_demo').state_dict().items()}
@@ -204,7 +207,7 @@ def test_two_process_search_scores_as_one_process(glyphs, tmp_path):
                                   ('persistent_workers', False), ('batch_size', 1))}
     options.update({'val_dataloader.dataset.indices': 3, 'model.test_cfg.rcnn.score_thr': 0.0,
                     'param_scheduler': [], 'default_hooks.checkpoint.interval': 100,
-                    'search_cfg.finetune_epochs': 1, 'search_cfg.evaluator.num_recal_batches': 2})
+                    'search_cfg.finetune_epochs': 1, 'search_cfg.evaluator.num_recal_batches': 3})
     work = tmp_path / 'search'
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()), 'PYTHONPATH': str(ROOT),
            'TRAIN_SCRIPT': str(ROOT / 'tools/greedy_search.py'),
@@ -218,13 +221,15 @@ def test_two_process_search_scores_as_one_process(glyphs, tmp_path):
     logged = {tuple(r['allocation']): r['score'] for r in
               map(json.loads, (work / 'search_log.jsonl').read_text().splitlines()[1:])}
     assert len(logged) == 4
+    meta = json.loads((work / 'search_log.jsonl').read_text().splitlines()[0])['meta']
+    assert meta['world_size'] == 2
 
     # One process, the weights the two fine-tuned, the same batches and images.
     cfg = Config.fromfile(CONFIG)
     cfg.work_dir = str(tmp_path / 'single')
     runner = build_runner(cfg, cfg_options={**options, 'model.backbone.init_cfg': None})
     runner.model.load_state_dict(load_checkpoint_safely(work / 'finetuned.pth')['state_dict'])
-    evaluate = DetectionEvaluator(runner, num_recal_batches=2)
+    evaluate = DetectionEvaluator(runner, num_recal_batches=3)
     assert {a: evaluate(a) for a in logged} == pytest.approx(logged, abs=1e-9)
 
 
@@ -270,3 +275,46 @@ def test_search_pipeline_past_the_maximum(glyphs, tmp_path, monkeypatch):
                            **{a: {'method': 'tli', 'source': [1, 1, 1, 1], 'coverage': 1.0}
                               for a in [(1, 2, 1, 1), (1, 1, 2, 1), (1, 1, 1, 2)]}}
     assert result.best.transferred == transferred[result.best.allocation]
+
+
+def _weighted_recalibration(rank, port, batches, out):
+    """One rank of a 2-process gloo group: recalibrate on this rank's share of ``batches``
+    (two and one), average weighted by the shares."""
+    from common.batchnorm import recalibrate_bn
+    from engine.detection import weighted_average_across_ranks
+    from engine.evaluators import recalibration_share
+    torch.distributed.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                                         rank=rank, world_size=2)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4))
+    share = [batches[i] for i in recalibration_share(len(batches), rank, 2)]
+    recalibrate_bn(model, share)
+    weighted_average_across_ranks([model[1]], len(share), len(batches))
+    torch.save({k: v for k, v in model[1].state_dict().items()}, os.path.join(out, f'{rank}.pt'))
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+
+
+def test_unequal_shares_average_to_one_process_statistics(tmp_path):
+    """Three recalibration batches on two ranks: the weighted mean of the ranks' statistics is
+    what one process reading the three estimates (an unweighted mean is not)."""
+    import torch.multiprocessing as mp
+    torch.manual_seed(1)
+    batches = [torch.randn(4, 3, 5, 5) * (i + 1) + i for i in range(3)]
+    mp.spawn(_weighted_recalibration, args=(free_port(), batches, str(tmp_path)), nprocs=2)
+    torch.manual_seed(0)
+    single = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4))
+    from common.batchnorm import recalibrate_bn
+    recalibrate_bn(single, batches)
+    for rank in (0, 1):
+        stats = torch.load(tmp_path / f'{rank}.pt')
+        assert torch.allclose(stats['running_mean'], single[1].running_mean, atol=1e-5)
+        assert torch.allclose(stats['running_var'], single[1].running_var, atol=1e-4)
+
+
+def test_the_detection_evaluator_collects_results_in_the_work_dir(runner):
+    """Not mmengine's ./.dist_test under each process's current directory (issue 31): the work
+    dir, which every node shares."""
+    evaluate = DetectionEvaluator(runner, num_recal_batches=1)
+    assert [m.collect_dir for m in evaluate.evaluator.metrics] == \
+        [os.path.join(runner.work_dir, '.dist_collect')]

@@ -1,11 +1,14 @@
 """Bad input fails fast in one line, before any model is built, and no tool overwrites its input."""
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from common.checkpoint import atomic_save, load_checkpoint_safely
 from common.lock import WorkDirLock
@@ -88,14 +91,70 @@ def test_search_refuses_unknown_search_cfg_keys(tmp_path, supernets):
     (['--cfg-options', 'search_cfg.evaluator.num_recal_batch=2'], {},
      "search_cfg.evaluator.num_recal_batch: unknown option of the 'classification' evaluator; "
      'allowed: metric, num_recal_batches, prefix_cache, val_dataset'),
-    (['--launcher', 'pytorch', '--dist-backend', 'gloo'], {'WORLD_SIZE': '3'},
-     'search_cfg.evaluator.num_recal_batches=8: allowed a multiple of the 3 processes launched')])
+    (['--launcher', 'pytorch', '--dist-backend', 'gloo', '--cfg-options',
+      'search_cfg.evaluator.num_recal_batches=0'], {'WORLD_SIZE': '3'},
+     'search_cfg.evaluator.num_recal_batches=0: allowed an integer >= 1')])
 def test_search_checks_evaluator_options_before_fine_tuning(tmp_path, supernets, args, env,
                                                             message):
     """Found only after the super-network's fine-tuning before; now before any model is built."""
     one_line_error(search(tmp_path, supernets['resnet'], '--budget', 6, *args, env=env), message)
     assert not (tmp_path / 'finetuned.pth').exists()
     assert not list(tmp_path.glob('*/vis_data'))  # no runner was built
+
+
+def test_search_refuses_an_evaluator_value_within_seconds(tmp_path, supernets):
+    """Issue 32: metric=top1 was still fine-tuning after 90 s, refused only when the evaluator
+    was built; now one line naming the key, the value and what is allowed, in <= 20 s."""
+    start = time.monotonic()
+    result = search(tmp_path, supernets['resnet'], '--budget', 6, '--cfg-options',
+                    'search_cfg.evaluator.metric=top1')
+    seconds = time.monotonic() - start
+    one_line_error(result, "search_cfg.evaluator.metric='top1': allowed 'accuracy', 'loss'")
+    assert seconds <= 20, seconds
+    assert not (tmp_path / 'finetuned.pth').exists()
+    assert not list(tmp_path.glob('*/vis_data'))  # no runner was built
+
+
+@pytest.mark.parametrize('evaluator, options, message', [
+    ('classification', dict(num_recal_batches=2.5), 'num_recal_batches=2.5: allowed an integer'),
+    ('classification', dict(num_recal_batches=True), 'num_recal_batches=True: allowed an integer'),
+    ('classification', dict(num_recal_batches=4, prefix_cache='yes'),
+     "prefix_cache='yes': allowed True or False"),
+    ('classification', dict(num_recal_batches=4, val_dataset='rescore'),
+     "val_dataset='rescore': allowed None or a dict"),
+    ('detection', dict(recalibrate='yes'), "recalibrate='yes': allowed 'auto', True, False"),
+    ('detection', dict(num_recal_batches=0), 'num_recal_batches=0: allowed an integer >= 1'),
+    ('detection', dict(metric='coco/segm_mAP'),
+     "metric='coco/segm_mAP': allowed coco/bbox_mAP, coco/bbox_mAP_50, "),
+    ('detection', dict(metric='bbox_mAP'), "metric='bbox_mAP': allowed coco/bbox_mAP, "),
+    ('detection', dict(quiet=0), 'quiet=0: allowed True or False')])
+def test_evaluator_option_values_are_checked_up_front(evaluator, options, message):
+    from engine.evaluators import EVALUATORS
+    from engine.pipeline import check_evaluator_options
+    cfg = Config.fromfile(ROOT / 'configs/detection/faster_rcnn_supernet_fpn_coco.py',
+                          import_custom_modules=False)
+    EVALUATORS.import_from_location()
+    builder = EVALUATORS.get(evaluator)
+    with pytest.raises(ValueError, match=re.escape(f'search_cfg.evaluator.{message}')):
+        check_evaluator_options(evaluator, builder, options, cfg)
+
+
+def test_evaluator_option_values_that_are_allowed_pass():
+    from engine.evaluators import EVALUATORS
+    from engine.pipeline import check_evaluator_options
+    cfg = Config.fromfile(ROOT / 'configs/detection/faster_rcnn_supernet_fpn_coco.py',
+                          import_custom_modules=False)
+    EVALUATORS.import_from_location()
+    for options in (dict(num_recal_batches=20, recalibrate='auto'),
+                    dict(metric='coco/bbox_mAP_50', recalibrate=True, num_recal_batches=3),
+                    dict(recalibrate=False, num_recal_batches=0)):  # nothing recalibrated
+        check_evaluator_options('detection', EVALUATORS.get('detection'), options, cfg)
+    cfg.val_evaluator.metric = ['bbox', 'segm']  # Mask-RCNN's
+    check_evaluator_options('detection', EVALUATORS.get('detection'),
+                            dict(metric='coco/segm_mAP'), cfg)
+    check_evaluator_options('classification', EVALUATORS.get('classification'),
+                            dict(num_recal_batches=7, metric='loss', prefix_cache=False,
+                                 val_dataset=dict(part='rescore')))
 
 
 def test_search_refuses_an_evaluator_without_its_required_option(tmp_path, supernets):

@@ -62,6 +62,7 @@ def test_search_writes_log_result_and_plot_and_resumes(setup):
     assert f'next: python tools/extract_subnet.py {checkpoint} --allocation {best}\n' in first.stdout
     lines = (work / 'search_log.jsonl').read_text().splitlines()
     assert json.loads(lines[0])['meta']['finetune_epochs'] == 1 and len(lines) == 1 + 8
+    assert json.loads(lines[0])['meta']['world_size'] == 1
     assert (work / 'chain.png').stat().st_size > 0 and (work / 'finetuned.pth').exists()
     # the runner's own checkpoints (weights + optimizer) go once finetuned.pth holds the result
     assert not list(work.glob('epoch_*.pth')) and not (work / 'last_checkpoint').exists()
@@ -97,6 +98,79 @@ def test_two_process_search_takes_the_same_chain(setup):
             run(['bash', str(ROOT / 'tools/dist_train.sh'), str(CONFIG), '2', '--dist-backend',
                  'gloo', *args], env=env)
         chains[procs] = json.loads((work / 'result.json').read_text())['chain']
+        meta = json.loads((work / 'search_log.jsonl').read_text().splitlines()[0])['meta']
+        assert meta['world_size'] == procs
     assert [r['allocation'] for r in chains[1]] == [r['allocation'] for r in chains[2]]
     for one, two in zip(chains[1][1:], chains[2][1:]):
         assert one['score'] == pytest.approx(two['score'], abs=1e-9)
+
+
+@pytest.fixture(scope='module')
+def runner(setup):
+    """The demo search's runner, its training loader with two workers (random crops)."""
+    from engine.launch import build_runner
+    tmp, data, checkpoint = setup
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp / 'runner')
+    return build_runner(cfg, data_root=str(data), cfg_options={
+        'model.backbone.init_cfg.checkpoint': str(checkpoint), 'train_dataloader.num_workers': 2,
+        'train_dataloader.batch_size': 8, 'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False})
+
+
+def test_recalibration_batches_do_not_depend_on_the_number_of_processes(runner, monkeypatch):
+    """With loader workers, mmengine seeds worker w of rank r with num_workers * r + w + seed:
+    rank 1 of 2 read other random crops than one process reads, and a search resumed on another
+    number of GPUs mixed two recalibration sets. Now the ranks' shares are one process's batches,
+    for a count that is a multiple of the processes or not."""
+    import mmengine.runner.runner as mmengine_runner
+    from engine import evaluators
+
+    def read(count, rank=0, world_size=1, split=True):
+        monkeypatch.setattr(evaluators, 'get_dist_info', lambda: (rank, world_size))
+        monkeypatch.setattr(mmengine_runner, 'get_rank', lambda: rank)
+        return [torch.stack(batch['inputs']) for batch in
+                evaluators.recalibration_batches(runner, count, **({} if split else
+                                                                   dict(split=False)))]
+
+    one = read(4)
+    assert not torch.equal(one[0], one[2])  # random crops, drawn by two workers
+    shares = [read(4, rank, 2) for rank in (0, 1)]
+    assert [torch.equal(a, b) for a, b in zip(one, [shares[0][0], shares[1][0], shares[0][1],
+                                                     shares[1][1]])] == [True] * 4
+    uneven = [read(3, rank, 2) for rank in (0, 1)]
+    assert [len(share) for share in uneven] == [2, 1]
+    assert torch.equal(uneven[1][0], one[1]) and torch.equal(uneven[0][1], one[2])
+    assert [len(read(3, rank, 4)) for rank in range(4)] == [1, 1, 1, 0]
+    every = read(3, 1, 2, split=False)  # what each rank reads when it takes all the batches
+    assert all(torch.equal(a, b) for a, b in zip(every, one[:3])) and len(every) == 3
+
+
+def test_validation_collects_results_in_the_work_dir(runner):
+    """mmengine gathers the ranks' results through ./.dist_test under each process's current
+    directory, which nodes sharing only the work dir do not share: the runner's validation
+    (and test) metrics collect under the work dir."""
+    runner.call_hook('before_val')
+    metrics = runner.val_loop.evaluator.metrics
+    assert metrics and all(m.collect_dir == os.path.join(runner.work_dir, '.dist_collect')
+                           for m in metrics)
+    assert os.path.isabs(metrics[0].collect_dir)
+
+
+def test_the_log_records_the_number_of_processes_and_a_resume_on_another_warns(tmp_path):
+    from engine.pipeline import check_world_size, with_world_size
+    from search import SearchLog
+    log = tmp_path / 'search_log.jsonl'
+    meta = with_world_size(dict(space='resnet_bottleneck_demo'), str(log), 8)
+    assert meta == dict(space='resnet_bottleneck_demo', world_size=8)
+    SearchLog(log, meta=meta)
+    with pytest.warns(UserWarning, match='written by 8 processes, this run has 2: the same '
+                      'recalibration batches'):
+        check_world_size(str(log), 2)
+    resumed = with_world_size(dict(space='resnet_bottleneck_demo'), str(log), 2)
+    assert len(SearchLog(log, meta=resumed)) == 0  # reopened, not refused
+    old = tmp_path / 'old.jsonl'  # written before the number was recorded
+    SearchLog(old, meta=dict(space='resnet_bottleneck_demo'))
+    with pytest.warns(UserWarning, match='does not record its number of processes'):
+        check_world_size(str(old), 2)
+    SearchLog(old, meta=with_world_size(dict(space='resnet_bottleneck_demo'), str(old), 2))

@@ -4,8 +4,10 @@
 # GPUS (default 8) tasks in all, GPUS_PER_NODE (default 8) per node, CPUS_PER_TASK (default 5)
 # cores each; SRUN_ARGS is passed to srun as it is (e.g. "--quotatype=auto --time=48:00:00").
 # TRAIN_SCRIPT picks the tool (default tools/train_supernet.py; tools/train.py,
-# tools/greedy_search.py). WORK_DIR, the data and the checkpoints must be on a filesystem every
-# node reads (docs/install.md, "Slurm and several nodes").
+# tools/greedy_search.py). PYTHON picks the interpreter every task runs (default: the project's
+# venv, ARCHTRANSFER_VENV or ./.venv, where it exists; else python on the nodes' PATH).
+# WORK_DIR, the data, the checkpoints and the venv must be on a filesystem every node reads
+# (docs/install.md, "Slurm and several nodes").
 set -euo pipefail
 if [ $# -lt 4 ]; then
   echo "usage: bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [options...]" >&2
@@ -21,6 +23,8 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+VENV=${ARCHTRANSFER_VENV:-$ROOT/.venv}
+[[ -n ${PYTHON:-} ]] || { PYTHON=python; [[ -x $VENV/bin/python ]] && PYTHON=$VENV/bin/python; }
 # SRUN_ARGS unquoted on purpose: it holds several srun options
 # shellcheck disable=SC2086
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
@@ -32,5 +36,5 @@ exec srun -p "$PARTITION" \
   --cpus-per-task="$CPUS_PER_TASK" \
   --kill-on-bad-exit=1 \
   ${SRUN_ARGS:-} \
-  python -u "${TRAIN_SCRIPT:-$HERE/train_supernet.py}" "$CONFIG" --work-dir="$WORK_DIR" \
+  "$PYTHON" -u "${TRAIN_SCRIPT:-$HERE/train_supernet.py}" "$CONFIG" --work-dir="$WORK_DIR" \
   --launcher slurm "$@"
