@@ -41,12 +41,14 @@ def run_cli(main: Callable, argv: Sequence[str] | None = None, prog: str | None 
         sys.exit(2)
 
 
-_NEGATIVE_LIST = re.compile(r'-\d+(,-?\d+)+')
+# A list of depths that starts with a minus: -1,1,1,1 or -1-3-7-5.
+_NEGATIVE_LIST = re.compile(r'-\d+([,-]-?\d+)+')
 
 
 def allocation_values_as_text(argv: Sequence[str], flags: Sequence[str]) -> list:
-    """``--allocation -1,1,1,1`` → ``--allocation=-1,1,1,1``: argparse would take a value that
-    starts with a dash for an option, and say the flag has no value instead of what is wrong."""
+    """``--allocation -1,1,1,1`` → ``--allocation=-1,1,1,1`` (``-1-3-7-5`` as well): argparse
+    would take a value that starts with a dash for an option, and say the flag has no value
+    instead of what is wrong with it. ``1-3-7-5`` needs nothing: it does not start with a dash."""
     out = []
     for arg in sys.argv[1:] if argv is None else argv:
         if out and out[-1] in flags and _NEGATIVE_LIST.fullmatch(arg):
@@ -54,6 +56,25 @@ def allocation_values_as_text(argv: Sequence[str], flags: Sequence[str]) -> list
         else:
             out.append(arg)
     return out
+
+
+def parsed_by(parse: Callable) -> type:
+    """An argparse action converting a flag's value (each of them, with ``nargs``) with ``parse``,
+    e.g. ``action=parsed_by(parse_allocation)``. A value ``parse`` refuses (``ValueError``,
+    ``ArgumentTypeError``) is a ``ValueError`` naming the flag and ``parse``'s message, which
+    :func:`run_cli` prints as one line; argparse's own ``type=`` error would print the usage and
+    "invalid <function> value" instead."""
+
+    class ParsedBy(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            try:
+                value = ([parse(v) for v in values] if isinstance(values, list)
+                         else parse(values))
+            except (ValueError, argparse.ArgumentTypeError) as err:
+                raise ValueError(f'{option_string or self.dest}: {err}') from None
+            setattr(namespace, self.dest, value)
+
+    return ParsedBy
 
 
 def parse_opt(text: str) -> tuple:

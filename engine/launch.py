@@ -10,12 +10,15 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from common.distributed import (AMP_DTYPES, add_dist_backend_argument, check_distributed_device,
                                 set_dist_backend)
+
+from .subnet_checkpoint import check_subnet_allocation
 
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -90,6 +93,7 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     elif resume:
         cfg.resume, cfg.load_from = True, resume
     set_amp(cfg, amp)
+    check_subnet_allocation(cfg)  # before any training: the checkpoint's allocation
     _own_experiment_name(cfg)
     # On by default: an LR meant for a larger total batch can diverge at a smaller one
     # (docs/search.md). mmdet's base schedules say enable=False, so the config's own flag is not
@@ -102,9 +106,38 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
         if not torch.cuda.is_available():
             _adapt_distributed_to_cpu(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner.register_hook(CollectInWorkDirHook())
     if 'base_batch_size' in scaling and cfg.get('train_dataloader') is not None:
         _log_lr_scaling(cfg, runner.world_size)
     return runner
+
+
+COLLECT_DIR = '.dist_collect'
+
+
+def collect_in_work_dir(evaluator, work_dir: str):
+    """Point the metrics of an mmengine ``Evaluator`` that gather the ranks' results through
+    files (``collect_device='cpu'``, no ``collect_dir`` of their own) at ``work_dir/.dist_collect``.
+    mmengine's default is ``./.dist_test`` under each process's current directory, which rank 0
+    reads for every rank: on nodes that share the work dir but not the current directory it
+    stops ("is not an shared directory"). mmdet's ``CocoMetric`` and mmpretrain's ``Accuracy``
+    take no ``collect_dir`` argument, hence the attribute."""
+    for metric in getattr(evaluator, 'metrics', []):
+        if getattr(metric, 'collect_device', None) == 'cpu' and \
+                getattr(metric, 'collect_dir', None) is None:
+            metric.collect_dir = osp.join(work_dir, COLLECT_DIR)
+
+
+class CollectInWorkDirHook(Hook):
+    """Validation and test of every runner :func:`build_runner` builds gather their results
+    through the work dir (:func:`collect_in_work_dir`), which every node shares."""
+    priority = 'VERY_HIGH'
+
+    def before_val(self, runner):
+        collect_in_work_dir(runner.val_loop.evaluator, runner.work_dir)
+
+    def before_test(self, runner):
+        collect_in_work_dir(runner.test_loop.evaluator, runner.work_dir)
 
 
 def _own_experiment_name(cfg: Config):

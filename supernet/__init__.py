@@ -31,6 +31,8 @@ _LAZY = {
     'AllocatedResNet': 'supernet.resnet', 'ResNetSuperNet': 'supernet.resnet',
     'AllocatedMobileNetV2': 'supernet.mobilenet', 'AllocatedMnasNet': 'supernet.mobilenet',
     'MobileNetV2SuperNet': 'supernet.mobilenet', 'MnasNetSuperNet': 'supernet.mobilenet',
+    'load_subnet': 'supernet.formats', 'subnet_from_state_dict': 'supernet.formats',
+    'export_subnet': 'supernet.formats',
 }
 
 

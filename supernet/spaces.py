@@ -16,9 +16,11 @@ tuple with one depth per searched stage, e.g. ``(1, 3, 7, 5)`` in the ResNet bot
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence, Union
 
@@ -199,14 +201,34 @@ def format_allocation(allocation) -> str:
     return '-'.join(str(int(d)) for d in allocation)
 
 
+class _AllocationTextError(AllocationError, argparse.ArgumentTypeError):
+    """Text that is no allocation. Also an ``ArgumentTypeError``: a parser with
+    ``type=parse_allocation`` says this message after the flag, not "invalid parse_allocation
+    value"."""
+
+
+# Both spellings: the printed one (format_allocation, chains, file names) and commas, whose depths
+# may be negative (the space then says which stage is out of range).
+_DASHED = re.compile(r'\d+(-\d+)*')
+_COMMAS = re.compile(r'-?\d+(,-?\d+)*,?')
+
+
 def parse_allocation(text: str) -> Allocation:
-    """``'1,3,7,5'`` or ``'[1, 3, 7, 5]'`` → ``(1, 3, 7, 5)`` (for command lines)."""
-    parts = [p for p in text.strip().strip('[]()').replace(' ', '').split(',') if p]
-    try:
-        return tuple(int(p) for p in parts)
-    except ValueError:
-        raise AllocationError(f'allocation {text!r}: expected comma-separated integers, '
-                              'e.g. 1,3,7,5') from None
+    """``'1-3-7-5'`` (as printed), ``'1,3,7,5'`` or ``'[1, 3, 7, 5]'`` → ``(1, 3, 7, 5)`` (for
+    command lines); anything else is an :class:`AllocationError` naming the accepted forms.
+
+        >>> parse_allocation('1-3-7-5'), parse_allocation('1,3,7,5')
+        ((1, 3, 7, 5), (1, 3, 7, 5))
+    """
+    compact = re.sub(r'\s+', '', str(text))
+    if compact[:1] + compact[-1:] in ('[]', '()'):
+        compact = compact[1:-1]
+    if _DASHED.fullmatch(compact):
+        return tuple(int(p) for p in compact.split('-'))
+    if _COMMAS.fullmatch(compact):
+        return tuple(int(p) for p in compact.rstrip(',').split(','))
+    raise _AllocationTextError(f'allocation {text!r}: expected dash- or comma-separated integers, '
+                               'one depth per searched stage, e.g. 1-3-7-5 or 1,3,7,5')
 
 
 # --------------------------------------------------------------------------------------- spaces
