@@ -174,7 +174,7 @@ def search_setup(glyphs, tmp_path, space, **search_cfg):
 def test_search_pipeline_runs_the_detection_config(glyphs, tmp_path):
     """engine.pipeline.run_search (tools/greedy_search.py) on the super-network detector config,
     its search_cfg naming the evaluator 'detection': fine-tune, search, log, result."""
-    from search import pipeline
+    from engine import pipeline
     assert pipeline.EVALUATORS.get('detection') is DetectionEvaluator
     cfg = search_setup(glyphs, tmp_path, 'resnet_bottleneck_demo', finetune_epochs=1)
     before = copy.deepcopy(cfg)
@@ -255,7 +255,7 @@ def test_search_pipeline_past_the_maximum(glyphs, tmp_path, monkeypatch):
     (2, 1, 1, 1): three of the four first subnets lie past it and are transferred."""
     import dataclasses
 
-    from search import pipeline
+    from engine import pipeline
     from supernet import get_space, spaces
     demo = get_space('resnet_bottleneck_demo')
     shallow = demo.replace(name='demo_shallow', stages=tuple(
