@@ -22,7 +22,6 @@ from .subnet_checkpoint import check_subnet_allocation
 
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-# --amp's choices -> the autocast dtype of mmengine's AmpOptimWrapper
 _RUNNERS_BUILT = itertools.count(1)  # in this process; every rank builds the same sequence
 _NAMES_GIVEN: set = set()  # the experiment names _own_experiment_name chose
 
