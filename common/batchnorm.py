@@ -85,16 +85,24 @@ def end_recalibration(bns: Iterable, across_ranks: bool = False):
         average_across_ranks(bns)
 
 
-def average_across_ranks(bns: Iterable):
+def average_across_ranks(bns: Iterable, count: int | None = None, total: int | None = None):
     """Every rank takes the mean over the ranks of the statistics each estimated on its own
-    batches (exact for equal batch counts per rank). No-op outside a multi-process group."""
+    batches: equally weighted (exact for equal batch counts per rank), or, given this rank's
+    ``count`` of the ``total`` batches, weighted by them — the statistics of one process reading
+    every batch, each rank's being exact averages over its own (``momentum=None``); a rank
+    without batches weighs nothing. No-op outside a multi-process group."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
         return
     world_size = dist.get_world_size()
     for m in bns:
         for stat in (m.running_mean, m.running_var):
-            dist.all_reduce(stat)
-            stat /= world_size
+            if count is None:
+                dist.all_reduce(stat)
+                stat /= world_size
+            else:
+                stat.mul_(count)
+                dist.all_reduce(stat)
+                stat.div_(total)
 
 
 def _default_forward(model: torch.nn.Module):

@@ -32,10 +32,10 @@ import time
 import warnings
 
 import torch
-import torch.distributed as dist
 from mmengine.dist import get_world_size
 
-from common.batchnorm import batchnorms, preserved_bn_stats, recalibrate_bn, restored_modes
+from common.batchnorm import (average_across_ranks, batchnorms, preserved_bn_stats,
+                              recalibrate_bn, restored_modes)
 from engine.hooks import find_supernet
 from search.evaluator import swapped_backbone
 from search.protocol import SuperNetEvaluator
@@ -181,7 +181,7 @@ class DetectionEvaluator(SuperNetEvaluator):
 
         recalibrate_bn(model, self.recal_batches, forward, bns=bns)
         if get_world_size() > 1:  # each rank saw its own share; they agree on the mean
-            weighted_average_across_ranks(bns, len(self.recal_batches), self.num_recal_batches)
+            average_across_ranks(bns, len(self.recal_batches), self.num_recal_batches)
 
     @classmethod
     def check_options(cls, options: dict, cfg=None):
@@ -214,21 +214,6 @@ class DetectionEvaluator(SuperNetEvaluator):
         with quiet:
             metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         return metrics, detections
-
-
-def weighted_average_across_ranks(bns: list, count: int, total: int):
-    """Every rank takes the mean of the ranks' statistics weighted by the ``count`` batches each
-    recalibrated on, of ``total`` in all: the statistics of one process reading every batch (each
-    rank's are exact averages over its own batches, ``momentum=None``). A rank without batches
-    weighs nothing. (``common.batchnorm.average_across_ranks`` weights ranks equally: exact only
-    for equal counts.)"""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
-        return
-    for m in bns:
-        for stat in (m.running_mean, m.running_var):
-            stat.mul_(count)
-            dist.all_reduce(stat)
-            stat.div_(total)
 
 
 COCO_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')

@@ -281,7 +281,7 @@ def _weighted_recalibration(rank, port, batches, out):
     """One rank of a 2-process gloo group: recalibrate on this rank's share of ``batches``
     (two and one), average weighted by the shares."""
     from common.batchnorm import recalibrate_bn
-    from engine.detection import weighted_average_across_ranks
+    from common.batchnorm import average_across_ranks
     from engine.evaluators import recalibration_share
     torch.distributed.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
                                          rank=rank, world_size=2)
@@ -289,7 +289,7 @@ def _weighted_recalibration(rank, port, batches, out):
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4))
     share = [batches[i] for i in recalibration_share(len(batches), rank, 2)]
     recalibrate_bn(model, share)
-    weighted_average_across_ranks([model[1]], len(share), len(batches))
+    average_across_ranks([model[1]], len(share), len(batches))
     torch.save({k: v for k, v in model[1].state_dict().items()}, os.path.join(out, f'{rank}.pt'))
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
