@@ -86,3 +86,16 @@ def report(tmp_path_factory):
     run_tool(ROOT / 'tools/report.py', '--reduced', '--out', out, '--data-root',
              out.parent / 'data', '--seed', '3')
     return out, json.loads((out / 'report.json').read_text()), (out / 'README.md').read_text()
+
+
+def one_line_error(result, *fragments, quiet_stdout: bool = False):
+    """A tool's refusal: exit 2 and one line on stderr holding every fragment (``quiet_stdout``:
+    nothing on stdout either — no config dump, no runner); returns the line."""
+    assert result.returncode == 2, (result.stdout[-2000:], result.stderr[-3000:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-3000:]
+    if quiet_stdout:
+        assert result.stdout == ''
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

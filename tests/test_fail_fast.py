@@ -1,4 +1,5 @@
 """Bad input fails fast in one line, before any model is built, and no tool overwrites its input."""
+import functools
 import os
 import re
 import subprocess
@@ -8,11 +9,15 @@ from pathlib import Path
 
 import pytest
 import torch
+import conftest
 from mmengine.config import Config
 
 from common.checkpoint import atomic_save, load_checkpoint_safely
 from common.lock import WorkDirLock
 from supernet import build_backbone
+
+# a refusal here also prints nothing on stdout: no config dump, no runner
+one_line_error = functools.partial(conftest.one_line_error, quiet_stdout=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEARCH_CONFIG = ROOT / 'configs/demo/search_digits.py'
@@ -24,15 +29,6 @@ def run(tool, *args, cwd=ROOT, env=None):
                           env=None if env is None else {**os.environ, **env})
 
 
-def one_line_error(result, *fragments):
-    """Exit 2, nothing on stdout (no config dump, no runner), one line on stderr."""
-    assert result.returncode == 2, (result.stdout[-2000:], result.stderr[-2000:])
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr[-3000:]
-    assert result.stdout == ''
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope='module')

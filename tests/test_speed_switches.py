@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import one_line_error
 from mmengine.config import Config
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
@@ -85,12 +86,6 @@ def test_greedy_search_amp_reaches_the_finetune_runner(tmp_path, monkeypatch):
     assert list(choices['amp']) == list(training['amp']) == ['bf16', 'fp16']
 
 
-def one_line_error(result, *fragments):
-    assert result.returncode == 2, (result.stdout[-2000:], result.stderr[-2000:])
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr[-3000:]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.mark.parametrize('flags', [

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import one_line_error
 from mmengine.config import Config
 
 from common.checkpoint import atomic_save, load_checkpoint_safely
@@ -47,14 +48,6 @@ def in_process(capsys, tool, *args):
     return Result(code, captured.out, captured.err)
 
 
-def one_line_error(result, *fragments):
-    """Exit 2, one line on stderr holding every fragment."""
-    assert result.returncode == 2, (result.stdout[-2000:], result.stderr[-3000:])
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr[-3000:]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope='module')
