@@ -5,6 +5,7 @@ Kept out of ``tools/`` so the CLIs stay thin and tests can call the same code in
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import os.path as osp
 
@@ -52,7 +53,8 @@ def training_parser(description: str) -> argparse.ArgumentParser:
     add_dist_backend_argument(parser)
     parser.add_argument('--debug', action='store_true',
                         help='tracebacks instead of one-line errors')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help="set by torch.distributed.launch; torchrun sets LOCAL_RANK instead")
     return parser
 
 
@@ -83,6 +85,7 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     """
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    check_vis_backends(cfg)
     _no_persistent_workers_without_workers(cfg)
     cfg.launcher = launcher
     if data_root:
@@ -109,6 +112,31 @@ def build_runner(cfg: Config, launcher: str = 'none', data_root: str | None = No
     if 'base_batch_size' in scaling and cfg.get('train_dataloader') is not None:
         _log_lr_scaling(cfg, runner.world_size)
     return runner
+
+
+# The package each of mmengine's visualization backends imports as it starts.
+VIS_BACKEND_PACKAGES = {'TensorboardVisBackend': 'tensorboard', 'WandbVisBackend': 'wandb',
+                        'MLflowVisBackend': 'mlflow', 'ClearMLVisBackend': 'clearml',
+                        'NeptuneVisBackend': 'neptune', 'DVCLiveVisBackend': 'dvclive',
+                        'AimVisBackend': 'aim'}
+
+
+def check_vis_backends(cfg: Config):
+    """Refuse, in one line naming the entry and the install, a ``visualizer.vis_backends`` entry
+    whose package does not import: mmengine imports it while building the runner (which records
+    the config with every backend) and stops with a traceback that names neither."""
+    backends = (cfg.get('visualizer') or {}).get('vis_backends') or []
+    for index, backend in enumerate(backends):
+        kind = backend.get('type') if isinstance(backend, dict) else None
+        package = VIS_BACKEND_PACKAGES.get(kind if isinstance(kind, str) else '')
+        if package is None:
+            continue
+        try:
+            importlib.import_module(package)
+        except ImportError as err:
+            raise ValueError(f'visualizer.vis_backends.{index}.type={kind!r} needs the {package} '
+                             f'package, which does not import ({err}): pip install {package}, '
+                             'or leave that backend out') from None
 
 
 COLLECT_DIR = '.dist_collect'

@@ -1,9 +1,12 @@
-"""Progress bars: one over a runner's training iterations (a hook), one over a loop."""
+"""Progress bars: one over a runner's training iterations (a hook), one over a loop. Both are
+:class:`common.progress.ProgressBar`: the runners' log lines are written above them, not
+through them."""
 from __future__ import annotations
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
-from tqdm.auto import tqdm
+
+from common.progress import ProgressBar
 
 
 @HOOKS.register_module()
@@ -23,15 +26,15 @@ class TqdmHook(Hook):
         self.bar = None
 
     def before_train(self, runner):
-        self.bar = tqdm(total=runner.max_iters, desc=self.desc, unit='it', leave=False)
+        self.bar = ProgressBar(total=runner.max_iters, desc=self.desc, unit='it', leave=False)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if self.bar is None:
             return
         self.bar.update()
         loss = (outputs or {}).get('loss')
-        if loss is not None:
-            self.bar.set_postfix_str(f'loss {float(loss):.3f}')
+        if loss is not None:  # a tensor still in the graph (mmengine's parse_losses), or a float
+            self.bar.set_postfix_str(f'loss {float(getattr(loss, "detach", lambda: loss)()):.3f}')
 
     def after_train(self, runner):
         if self.bar is not None:
@@ -41,4 +44,4 @@ class TqdmHook(Hook):
 
 def progress(iterable, desc: str, total: int | None = None):
     """A tqdm bar over ``iterable`` that stays on screen when done."""
-    return tqdm(iterable, desc=desc, total=total, unit='run', leave=True)
+    return ProgressBar(iterable, desc=desc, total=total, unit='run', leave=True)

@@ -24,6 +24,7 @@ import numpy as np
 from .budgets import resolve_budget
 from .cache import EvaluationCache
 from .progress import SearchProgress
+from .protocol import score_name
 from .result import SearchResult
 
 
@@ -132,12 +133,14 @@ def _run(method: str, space, budget, evaluate, batches, log, counter, progress) 
     """Evaluate the batches of allocations in turn (``step`` = batch index). ``batches`` is a
     list, or a function of the growing history returning an iterable of batches."""
     cache = EvaluationCache(evaluate, log, counter, method, meta={'space': space.name})
-    history = []
+    history, name = [], score_name(evaluate)
     with SearchProgress(f'{method} {space.name}, {budget.kind} <= {budget.limit:g}',
-                        progress) as report:
+                        progress, score_name=name,
+                        first_index=len(cache.log) if cache.log is not None else 0) as report:
         for step, batch in enumerate(batches(history) if callable(batches) else batches):
             report.new_step(step)
             history += cache.evaluate(batch, step, on_record=report)
     best = max(history, key=lambda r: r.score)  # ties: the earliest
     return SearchResult(method, space.name, budget.to_dict(), best, history,
-                        num_evaluated=cache.num_evaluated, num_reused=cache.num_reused)
+                        num_evaluated=cache.num_evaluated, num_reused=cache.num_reused,
+                        score_name=name)

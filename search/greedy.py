@@ -53,6 +53,7 @@ import numpy as np
 from .budgets import resolve_budget
 from .cache import EvaluationCache
 from .progress import SearchProgress
+from .protocol import score_name
 from .result import SearchResult
 
 
@@ -70,11 +71,14 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
             ``evaluate_step(parent, subnets)`` to evaluate a parent's subnets together (see
             :mod:`search.cache`).
         log (SearchLog | path | None): JSONL log; finished evaluations in it are not repeated.
+            Each settled step adds a "pick" line (:mod:`search.log`).
         counter (ComplexityCounter | None | False): fills FLOPs and parameters of each record.
             Default: the budget's counter, else a new one for ``space``; ``False``: no counts.
         evaluate_start: also evaluate ``[1, …, 1]`` (step 0), so the chain's first entry has
             a score.
         progress: show a tqdm bar over evaluated candidates (step, candidate, best so far).
+            Inside an mmengine run, each step's outcome is also a line of its log and the
+            scores go to its visualizer, bar or not (:mod:`search.progress`).
         beyond_max: how many blocks a stage may grow past its maximum depth in ``space``
             (default 0: never). The budget applies as usual; FLOPs and parameters of such
             candidates are those of the subnet of that depth.
@@ -104,12 +108,19 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
     # can be shared and resumed by searches with any beam; the result's `settings` says which
     # search it was, and its `num_reused` how much came from the log.
     cache = EvaluationCache(evaluate, log, counter, 'greedy', meta={'space': space.name})
-    start = space.min_depths
-    start = cache.evaluate([start], step=0)[0] if evaluate_start else cache.unscored(start)
-    chain, history, ties, parents, step = [start], [start] if evaluate_start else [], [], [start], 0
+    name = score_name(evaluate)
     desc = f'greedy {budget.space.name}, {budget.kind} <= {budget.limit:g}'
     steps = f'/{int(budget.limit) - space.num_stages}' if budget.kind == 'blocks' else ''
-    with SearchProgress(desc, progress) as report:
+    with SearchProgress(desc, progress, score_name=name,
+                        first_index=len(cache.log) if cache.log is not None else 0) as report:
+        start = space.min_depths
+        if evaluate_start:
+            start = cache.evaluate([start], step=0, on_record=report)[0]
+            _settle(cache, report, name, 0, [start], [start])
+        else:
+            start = cache.unscored(start)
+        chain, history, ties, parents = [start], [start] if evaluate_start else [], [], [start]
+        step = 0
         while groups := _subnets(budget, parents):
             step += 1
             n = len(groups)
@@ -122,11 +133,24 @@ def greedy_search(space, budget, evaluate: Callable, *, log=None, counter=None,
             ranked, tied = _rank(records, tie_tolerance, rng)
             if len(tied) > 1:
                 ties.append({'step': step, 'allocations': [r.allocation for r in tied]})
+            _settle(cache, report, name, step, ranked, tied)
             chain.append(ranked[0])
             parents = ranked[:beam]
     settings = {'beam': int(beam), 'tie_tolerance': float(tie_tolerance), 'seed': seed}
     return SearchResult('greedy', space.name, budget.to_dict(), chain[-1], history, chain,
-                        cache.num_evaluated, cache.num_reused, ties=ties, settings=settings)
+                        cache.num_evaluated, cache.num_reused, ties=ties, settings=settings,
+                        score_name=name)
+
+
+def _settle(cache, report, name: str, step: int, ranked: list, tied: list):
+    """A step's outcome, ``ranked[0]`` taken: a "pick" line in the search log, a line in the
+    run's log and the chain's scalar (:class:`~search.progress.SearchProgress`)."""
+    taken = ranked[0]
+    if cache.log is not None:
+        cache.log.append_pick({'step': step, 'allocation': list(taken.allocation),
+                               'blocks': sum(taken.allocation), 'score': taken.score,
+                               'score_name': name, 'candidates': len(ranked)})
+    report.picked(step, ranked, tied)
 
 
 def _subnets(budget, parents) -> list:

@@ -1,5 +1,10 @@
 """The search log: one JSON line per evaluated candidate, append-only and fsynced.
 
+The greedy search adds one line per step once the step is settled, ``{"pick": {...}}``: the
+allocation it took for that size, its score and what the score is (``score_name``, e.g.
+``"held-out log-likelihood"``), out of how many candidates. A resumed search that takes the same
+again writes nothing new; one that takes another (another beam, another seed) adds its own.
+
 A search killed at any moment resumes from its log: re-opening the file loads every finished
 evaluation, and the searches ask the log before they evaluate. A line counts once its newline is
 on disk; an unterminated last line (the process died mid-write) is dropped with a warning and cut
@@ -13,6 +18,9 @@ from the file, so that candidate is evaluated again and nothing else is.
     0.5
     >>> print(open(path).read().splitlines()[1])
     {"allocation": [1, 2, 1, 1], "score": 0.5, "flops": 10, "params": 3, "seconds": 0.1, "step": 1, "method": "", "transferred": null}
+    >>> log.append_pick({'step': 1, 'allocation': [1, 2, 1, 1], 'score': 0.5})
+    >>> SearchLog(path).picks, len(SearchLog(path))
+    ([{'step': 1, 'allocation': [1, 2, 1, 1], 'score': 0.5}], 1)
 """
 from __future__ import annotations
 
@@ -75,6 +83,7 @@ class SearchLog:
         self.meta = meta
         self.read_only = read_only
         self._records: dict = {}
+        self.picks: list = []  # the "pick" lines, in file order
         if read_only:
             if self.path.exists():
                 self._load()
@@ -101,12 +110,14 @@ class SearchLog:
                 continue
             try:
                 entry = json.loads(line)
-                record = None if 'meta' in entry else Record.from_dict(entry)
+                record = None if 'meta' in entry or 'pick' in entry else Record.from_dict(entry)
             except (ValueError, KeyError, TypeError) as err:
                 raise ValueError(f'{self.path}, line {number}: not a search record ({err}): '
                                  f'{line[:200]!r}') from None
-            if record is None:
+            if 'meta' in entry:
                 self._check_meta(entry['meta'])
+            elif 'pick' in entry:
+                self.picks.append(entry['pick'])
             else:
                 self._records.setdefault(record.allocation, record)
         return bool(lines)
@@ -135,6 +146,14 @@ class SearchLog:
             raise ValueError(f'{self.path}: allocation {record.allocation} is already logged')
         self._write(record.to_dict())
         self._records[record.allocation] = record
+
+    def append_pick(self, pick: dict):
+        """Write a ``{"pick": pick}`` line (a greedy step's outcome) unless the log has it."""
+        pick = json.loads(json.dumps(pick))  # tuples as lists: compared with the loaded ones
+        if pick in self.picks:  # a resumed search replays the steps it had settled
+            return
+        self._write({'pick': pick})
+        self.picks.append(pick)
 
     def get(self, allocation) -> Record | None:
         return self._records.get(tuple(allocation))

@@ -14,6 +14,9 @@ below (the project's evaluators do), and the search uses what is declared:
 * :class:`ProvenanceEvaluator`: ``transferred(allocation)`` says how a candidate's weights were
   made, for the search log (``None``: inherited).
 
+What a score is (for log lines, the search log's picks, plots) comes from the evaluator's
+``score_name`` attribute, else from its ``metric`` (:func:`score_name`).
+
 The classes are ``runtime_checkable`` Protocols: a user's object with the same methods is taken
 as well, so a declared base class is documentation, not a requirement. Plain Python; no engine.
 
@@ -66,3 +69,33 @@ class SuperNetEvaluator(Evaluator, Protocol):
 class ProvenanceEvaluator(Evaluator, Protocol):
     def transferred(self, allocation) -> dict | None:
         """How ``allocation``'s weights were made (``None``: inherited)."""
+
+
+# The classification evaluator's metrics: both scored on the target's held-out split.
+METRIC_NAMES = {'loss': 'held-out log-likelihood', 'accuracy': 'held-out top-1'}
+
+
+def score_name(evaluate) -> str:
+    """What ``evaluate``'s scores are, to label them wherever they are shown: its
+    ``score_name``, else its ``metric`` (``'loss'``: the held-out mean log-likelihood of the true
+    class; ``'accuracy'``: held-out top-1; another, e.g. a detector's ``'coco/bbox_mAP'``:
+    ``'held-out coco/bbox_mAP'``), looked up through wrappers (an ``evaluator`` attribute, as
+    :class:`~search.transfer_candidates.TransferringEvaluator` has); ``'score'`` when it does not
+    say.
+
+        >>> class Scored:
+        ...     metric = 'loss'
+        >>> score_name(Scored()), score_name(lambda allocation: 0.0)
+        ('held-out log-likelihood', 'score')
+    """
+    seen = set()
+    while evaluate is not None and id(evaluate) not in seen:
+        seen.add(id(evaluate))
+        name = getattr(evaluate, 'score_name', None)
+        if isinstance(name, str) and name:
+            return name
+        metric = getattr(evaluate, 'metric', None)
+        if isinstance(metric, str) and metric:
+            return METRIC_NAMES.get(metric, f'held-out {metric}')
+        evaluate = getattr(evaluate, 'evaluator', None)
+    return 'score'

@@ -30,6 +30,8 @@ class SearchResult:
             the search ranked them (a seeded permutation, not the stage index).
         settings: what else shaped the search and is not in ``budget`` (greedy: ``beam``,
             ``tie_tolerance``, ``seed``).
+        score_name: what the scores are (:func:`search.protocol.score_name`), e.g.
+            ``'held-out log-likelihood'``; ``'score'`` for an evaluator that does not say.
     """
     method: str
     space: str
@@ -41,12 +43,13 @@ class SearchResult:
     num_reused: int = 0
     ties: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    score_name: str = 'score'
 
     def to_dict(self) -> dict:
         return {'method': self.method, 'space': self.space, 'budget': self.budget,
                 'best': self.best.to_dict(), 'chain': [r.to_dict() for r in self.chain],
                 'num_evaluated': self.num_evaluated, 'num_reused': self.num_reused,
-                'settings': self.settings,
+                'settings': self.settings, 'score_name': self.score_name,
                 'ties': [dict(t, allocations=[list(a) for a in t['allocations']])
                          for t in self.ties],
                 'history': [r.to_dict() for r in self.history]}

@@ -1,4 +1,5 @@
 """Greedy block search (Alg. 1) on synthetic evaluators with known optima."""
+import contextlib
 import math
 
 import pytest
@@ -164,7 +165,8 @@ def test_progress_bar_shows_step_candidate_and_best(capsys):
     greedy_search(SPACE, 6, separable, counter=False, progress=True)
     err = capsys.readouterr().err
     assert 'greedy resnet_basic, blocks <= 6' in err and 'step 2/2 (from 5 blocks)' in err
-    assert 'candidate (1, 1, 2, 2)' in err and 'best (1, 2, 2, 1)' in err
+    # the scores labelled with what they are ('score': the evaluator does not say)
+    assert 'score: candidate 1-1-2-2' in err and 'best 1-2-2-1' in err
 
 
 def test_result_file_has_the_chain_and_the_choice(tmp_path):
@@ -184,3 +186,82 @@ def test_evaluation_cache_counts_reuse():
     cache.evaluate([(2, 1), (1, 3)])
     assert calls == [(1, 2), (2, 1), (1, 3)]
     assert (cache.num_evaluated, cache.num_reused) == (3, 1)
+
+
+class Top1:
+    """Scores as the classification evaluator's metric='accuracy' would label them."""
+    metric = 'accuracy'
+
+    def __call__(self, allocation):
+        return separable(allocation) / 10
+
+
+@contextlib.contextmanager
+def mmengine_run(tmp_path):
+    """A logger with a log file and a visualizer, as a runner makes them (made inside the test:
+    its console handler writes to the stdout of the test's call, where the bar is); removed
+    after, so that no later search reports to them."""
+    from mmengine.logging import MMLogger
+    from mmengine.visualization import Visualizer
+    name = f'greedy-test-{tmp_path.name}'
+    logger = MMLogger.get_instance(name, log_file=str(tmp_path / 'run.log'))
+    Visualizer.get_instance(name, vis_backends=[{'type': 'LocalVisBackend'}],
+                            save_dir=str(tmp_path / 'vis'))
+    try:
+        yield logger
+    finally:
+        MMLogger._instance_dict.pop(name)
+        Visualizer._instance_dict.pop(name)
+        for handler in logger.handlers:
+            handler.close()
+
+
+def test_inside_a_run_each_step_is_logged_above_the_bar_and_each_score_sent(tmp_path,
+                                                                            monkeypatch):
+    import json
+    import logging
+
+    from tqdm.auto import tqdm
+    written, write = [], tqdm.write
+    monkeypatch.setattr(tqdm, 'write', lambda text, file=None, end='\n', nolock=False: (
+        written.append(text), write(text, file=file, end=end, nolock=nolock)))
+    with mmengine_run(tmp_path) as logger:
+        result = greedy_search(SPACE, 6, Top1(), counter=False, progress=True)
+        console = next(h for h in logger.handlers if type(h) is logging.StreamHandler)
+        assert type(console.stream).__name__ != '_AboveBars'  # its own stream once the bar closed
+
+    # While the bar was open the log's console lines went through tqdm.write, whole.
+    steps = [text for text in written if 'greedy step' in text]
+    assert len(steps) == 2 and all(text.endswith('\n') for text in steps)
+    text = (tmp_path / 'run.log').read_text()
+    for record in result.chain[1:]:
+        assert (f'took {record.label} ({sum(record.allocation)} blocks), held-out top-1 '
+                f'{record.score:.4f}, best of ') in text
+
+    [scalars] = (tmp_path / 'vis').rglob('scalars.json')
+    entries = [json.loads(line) for line in scalars.read_text().splitlines()]
+    assert [e['step'] for e in entries if 'search/score' in e] == \
+        list(range(1, result.num_evaluated + 1))
+    assert [(e['step'], e['search/chain']) for e in entries if 'search/chain' in e] == \
+        [(sum(r.allocation), r.score) for r in result.chain[1:]]
+
+
+def test_chain_plot_names_its_score_and_shows_it_without_an_offset():
+    import matplotlib.pyplot as plt
+
+    from search.plot import chain_figure
+
+    class Loglik:
+        metric = 'loss'
+
+        def __call__(self, allocation):  # scores differing in the fourth decimal only
+            return -2.3 + 1e-4 * separable(allocation)
+
+    fig = chain_figure(greedy_search(SPACE, 8, Loglik(), counter=False))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == 'held-out log-likelihood'
+    assert ax.yaxis.get_major_formatter().get_offset() == ''
+    assert any(label.get_text().startswith('−2.29') or label.get_text().startswith('-2.29')
+               for label in ax.get_yticklabels())
+    plt.close(fig)

@@ -71,11 +71,15 @@ def test_torn_last_line_is_dropped_and_only_that_candidate_redone(tmp_path):
     assert evaluate.calls[0] == tuple(last['allocation'])
     assert len(evaluate.calls) == reference.num_evaluated - 8
     assert [r.allocation for r in resumed.chain] == [r.allocation for r in reference.chain]
-    # The file is whole again: every line parses; a metadata line, then one per candidate.
+    # The file is whole again: every line parses; a metadata line, then one per candidate and
+    # one per step's pick, each step once although the resumed search settled two of them again.
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0] == {'meta': {'space': SPACE}}
-    records = lines[1:]
+    records = [line for line in lines[1:] if 'pick' not in line]
     assert len(records) == len({tuple(r['allocation']) for r in records}) == reference.num_evaluated
+    picks = [line['pick'] for line in lines[1:] if 'pick' in line]
+    assert [p['step'] for p in picks] == list(range(1, len(reference.chain)))
+    assert [p['allocation'] for p in picks] == [list(r.allocation) for r in reference.chain[1:]]
 
 
 def test_log_records_have_the_documented_fields(tmp_path):
@@ -87,6 +91,23 @@ def test_log_records_have_the_documented_fields(tmp_path):
                            'transferred'}
     assert record['step'] == 1 and record['flops'] > 0 and record['seconds'] >= 0
     assert record['transferred'] is None  # a plain evaluator: every subnet inherits its weights
+
+
+def test_each_step_logs_its_pick_with_a_labelled_score(tmp_path):
+    class Loglik:
+        metric = 'loss'  # as the classification evaluator's: a held-out log-likelihood
+
+        def __call__(self, allocation):
+            return -separable(allocation)
+
+    path = tmp_path / 'search.jsonl'
+    result = greedy_search(SPACE, 6, Loglik(), log=path, counter=False)
+    picks = SearchLog(path).picks
+    assert result.score_name == 'held-out log-likelihood'
+    assert picks == [{'step': s, 'allocation': list(r.allocation), 'blocks': 4 + s,
+                      'score': r.score, 'score_name': 'held-out log-likelihood', 'candidates': 4}
+                     for s, r in enumerate(result.chain[1:], 1)]
+    assert result.to_dict()['score_name'] == 'held-out log-likelihood'
 
 
 def test_larger_budget_continues_the_same_log(tmp_path):

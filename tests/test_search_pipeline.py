@@ -61,7 +61,7 @@ def test_search_writes_log_result_and_plot_and_resumes(setup):
     best = ','.join(map(str, result['best']['allocation']))
     assert f'next: python tools/extract_subnet.py {checkpoint} --allocation {best}\n' in first.stdout
     lines = (work / 'search_log.jsonl').read_text().splitlines()
-    assert json.loads(lines[0])['meta']['finetune_epochs'] == 1 and len(lines) == 1 + 8
+    assert json.loads(lines[0])['meta']['finetune_epochs'] == 1 and len(lines) == 1 + 8 + 2
     assert json.loads(lines[0])['meta']['world_size'] == 1
     assert (work / 'chain.png').stat().st_size > 0 and (work / 'finetuned.pth').exists()
     # the runner's own checkpoints (weights + optimizer) go once finetuned.pth holds the result
@@ -77,6 +77,44 @@ def test_search_writes_log_result_and_plot_and_resumes(setup):
     again = run(SEARCH + args + ['--resume'])
     assert '0 evaluated now, 8 reused' in again.stdout
     assert json.loads((work / 'result.json').read_text())['chain'] == result['chain']
+
+
+def test_search_logs_its_picks_and_sends_its_scores_to_tensorboard(setup):
+    """The chain, the picks and the labelled scores reach the work dir: the mmengine log, the
+    search log's pick lines, and TensorBoard's event files (one scalar per candidate)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    tmp, data, checkpoint = setup
+    work = tmp / 'tensorboard'
+    result = run(SEARCH + ['--checkpoint', str(checkpoint), '--budget', '6', '--work-dir',
+                           str(work), *options(data, finetune_epochs=0),
+                           'visualizer.vis_backends.0.type=TensorboardVisBackend'])
+    # the demo's metric='loss': the held-out mean log-likelihood of the true class
+    assert '(held-out log-likelihood -' in result.stdout
+    lines = [json.loads(line) for line in (work / 'search_log.jsonl').read_text().splitlines()]
+    records = [line for line in lines[1:] if 'pick' not in line]
+    picks = [line['pick'] for line in lines if 'pick' in line]
+    chain = json.loads((work / 'result.json').read_text())['chain']
+    assert [p['allocation'] for p in picks] == [r['allocation'] for r in chain[1:]]
+    assert {p['score_name'] for p in picks} == {'held-out log-likelihood'}
+
+    [log_file] = work.glob('*/*.log')  # the runner's log, not stdout only
+    text = log_file.read_text()
+    for pick in picks:
+        label = '-'.join(map(str, pick['allocation']))
+        assert f'took {label} ({pick["blocks"]} blocks), held-out log-likelihood ' \
+            f'{pick["score"]:.4f}' in text
+    assert 'chain: 1-1-1-1 -> ' in text and 'chosen allocation' in text
+
+    [events] = work.glob('*/vis_data')
+    scalars = EventAccumulator(str(events))
+    scalars.Reload()
+    candidates = scalars.Scalars('search/score')
+    assert len(candidates) == len(records) == 8
+    assert [e.value for e in candidates] == pytest.approx([r['score'] for r in records],
+                                                          abs=1e-5)  # float32 in the file
+    taken = scalars.Scalars('search/chain')  # step: the allocation's blocks
+    assert [e.step for e in taken] == [p['blocks'] for p in picks] == [5, 6]
+    assert [e.value for e in taken] == pytest.approx([p['score'] for p in picks], abs=1e-5)
 
 
 def test_two_process_search_takes_the_same_chain(setup):

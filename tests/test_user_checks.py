@@ -168,6 +168,18 @@ def test_transfer_method_has_help(capsys):
     assert 'default 0.25' in help_text
 
 
+def test_a_visualizer_backend_that_does_not_import_is_refused_in_one_line(tmp_path, capsys,
+                                                                         monkeypatch):
+    """TensorboardVisBackend where tensorboard is not installed: was mmengine's traceback while
+    building the runner."""
+    monkeypatch.setitem(sys.modules, 'tensorboard', None)  # `import tensorboard` now fails
+    result = in_process(capsys, 'train.py', TARGET_CONFIG, '--work-dir', tmp_path / 'work',
+                        '--cfg-options', 'visualizer.vis_backends.0.type=TensorboardVisBackend')
+    one_line_error(result, "visualizer.vis_backends.0.type='TensorboardVisBackend'",
+                   'pip install tensorboard')
+    assert not (tmp_path / 'work').exists()  # refused before the runner made its work dir
+
+
 # ------------------------------------------------------------ one allocation format in and out
 
 def test_parse_allocation_takes_both_spellings():

@@ -27,7 +27,8 @@ from engine.demo import run_demo
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--work-dir', default='work_dirs/demo',
+                        help='where every step writes (default: work_dirs/demo)')
     parser.add_argument('--data-root', default='data/demo', help='embedded data folder')
     parser.add_argument('--budget', type=int, default=16,
                         help='blocks of the searched subnet (4..68; default 16, as ResNet-50)')

@@ -21,8 +21,13 @@ or invalid search_cfg keys, a budget outside the space's range, a missing or unr
 checkpoint or one that is not a super-network of the config's space, an existing search log
 without --resume, a work dir in use by another run (its pid), bfloat16 for a detection config.
 
-Writes to the work dir: search_log.jsonl (every evaluated candidate; --resume continues from it),
-result.json (the chain of best allocations for every size, and the chosen one), chain.png.
+Writes to the work dir: search_log.jsonl (every evaluated candidate, and each step's pick;
+--resume continues from it), result.json (the chain of best allocations for every size, and the
+chosen one), chain.png, and the run's mmengine log (<timestamp>/<timestamp>.log: each step's pick
+and the summary, every score labelled with what it is, e.g. "held-out log-likelihood -2.3003").
+The scores also go to the config's visualizer: with TensorboardVisBackend among its vis_backends
+(--cfg-options visualizer.vis_backends.0.type=TensorboardVisBackend), `tensorboard --logdir
+WORK_DIR` plots search/score (every candidate) and search/chain (the pick of every size).
 """
 import argparse
 import os.path as osp
@@ -62,9 +67,11 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. search_cfg.finetune_epochs=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
+                        default='none', help='job launcher (pytorch for torchrun, '
+                        'tools/dist_train.sh; slurm for tools/slurm_train.sh)')
     add_dist_backend_argument(parser)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help="set by torch.distributed.launch; torchrun sets LOCAL_RANK instead")
     parser.add_argument('--debug', action='store_true', help='tracebacks instead of one-line '
                         'errors')
     return parser, parser.parse_args(argv)
@@ -99,6 +106,7 @@ def main(argv=None):
     plan = check_search(cfg, args.resume)  # a typo is answered before the engine is imported
     if args.launcher != 'none':
         check_distributed_device(cfg, args.launcher)
+    from mmengine.logging import print_log
     from mmengine.utils import import_modules_from_strings
 
     from engine.launch import set_data_root
@@ -107,19 +115,29 @@ def main(argv=None):
     if args.data_root:
         set_data_root(cfg, args.data_root)
     result = run_search(cfg, resume=args.resume, launcher=args.launcher, amp=args.amp, plan=plan)
+    for line in summary(result, cfg):
+        print_log(line, logger='current')  # the run's logger: the console and the work dir's log
+    return result
+
+
+def summary(result, cfg) -> list:
+    """The lines that end a search: its chain, the chosen allocation with its labelled score, and
+    the command that cuts it out of the super-network."""
     best = result.best
-    print('chain: ' + result.format_chain())
+    chain = [f'{r.label} {r.score:.4f}' for r in result.chain if r.score is not None]
+    lines = ['chain: ' + result.format_chain(),
+             f'{result.score_name} along the chain: {", ".join(chain)}']
     if result.ties:
-        print(f'tied steps (order drawn at random, seeded): {[t["step"] for t in result.ties]}')
-    print(f'chosen allocation {best.allocation} (score {best.score:.4f}); {result.num_evaluated} '
-          f'evaluated now, {result.num_reused} reused from the log')
+        lines.append('tied steps (order drawn at random, seeded): '
+                     f'{[t["step"] for t in result.ties]}')
+    lines.append(f'chosen allocation {best.allocation} ({result.score_name} {best.score:.4f}); '
+                 f'{result.num_evaluated} evaluated now, {result.num_reused} reused from the log')
     command = (f'next: python tools/extract_subnet.py {supernet_checkpoint(cfg)} '
                f'--allocation {",".join(map(str, best.allocation))}')
     if best.transferred:  # deeper than the super-network: extract_subnet grows it the same way
         command += (f' --beyond-max {cfg.search_cfg.beyond_max}'
                     f' --transfer-method {best.transferred["method"]}')
-    print(command)
-    return result
+    return lines + [command]
 
 
 if __name__ == '__main__':

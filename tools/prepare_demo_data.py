@@ -14,8 +14,12 @@ from archdata import prepare_demo_source, prepare_demo_target, write_coco_glyphs
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--root', default='data/demo', help='output folder (default: data/demo)')
-    parser.add_argument('--train-per-class', type=int, default=2000)
-    parser.add_argument('--val-per-class', type=int, default=200)
+    parser.add_argument('--train-per-class', type=int, default=2000,
+                        help="source images per class from Fashion-MNIST's training split "
+                        '(default: 2000)')
+    parser.add_argument('--val-per-class', type=int, default=200,
+                        help="source validation images per class from Fashion-MNIST's test "
+                        'split (default: 200)')
     parser.add_argument('--detection-train', type=int, default=400,
                         help='images of the detection set\'s train split (default: 400)')
     parser.add_argument('--detection-val', type=int, default=100,

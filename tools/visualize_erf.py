@@ -47,8 +47,9 @@ def main(argv=None):
                         help='drop the ReLUs (the paper); the ERF then ignores the input')
     parser.add_argument('--center-radius', type=float,
                         help='half-width of the central square (default: size / 8)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', default='erf.png')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the inputs and of an untrained super-network (default: 0)')
+    parser.add_argument('--out', default='erf.png', help='figure to write (default: erf.png)')
     parser.add_argument('--debug', action='store_true', help='tracebacks instead of one-line '
                         'errors')
     args = parser.parse_args(argv)
