@@ -15,12 +15,15 @@ from mmengine.registry import HOOKS
 from supernet.dynamic import SuperNetMixin
 from supernet.spaces import Allocation, SearchSpace
 
+from .recipes import step_allocations
+
 
 def sample_allocation(space: SearchSpace, seed: int, iteration: int) -> Allocation:
     """The allocation of training iteration ``iteration``: S_i ~ U[1, N_i] per stage.
 
     A fresh generator seeded by ``(seed, iteration)`` makes every DDP rank draw the same depths
-    without communicating, and a resumed run continue the same sequence.
+    without communicating, and a resumed run continue the same sequence. (A step that trains
+    several subnets draws them from the same generator: ``engine.recipes.step_allocations``.)
     """
     return space.sample(np.random.default_rng([seed, iteration]))
 
@@ -52,8 +55,10 @@ def parameter_checksum(model: torch.nn.Module) -> str:
 
 @HOOKS.register_module()
 class DepthSamplingHook(Hook):
-    """Before every training iteration, set the super-network to a freshly sampled allocation;
-    before validation and testing, to ``eval_allocation`` (default: the deepest).
+    """Before every training iteration, set the super-network to a freshly sampled allocation
+    (a model that trains several subnets per step, ``SupernetClassifier``, gets the list its
+    ``train_subnets`` asks for: ``engine.recipes.step_allocations``); before validation and
+    testing, set ``eval_allocation`` (default: the deepest).
 
     Args:
         seed (int | None): sampling seed; ``None`` uses the runner's seed (mmengine makes it the
@@ -73,9 +78,18 @@ class DepthSamplingHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
         supernet = find_supernet(runner.model)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         seed = runner.seed if self.seed is None else self.seed
-        allocation = supernet.set_allocation(sample_allocation(supernet.space, seed, runner.iter))
-        self._write(runner, {'iter': runner.iter, 'allocation': list(allocation)})
+        plan = getattr(model, 'train_subnets', None)
+        if plan is None:
+            allocations = [sample_allocation(supernet.space, seed, runner.iter)]
+        else:
+            allocations = model.step_allocations = step_allocations(
+                supernet.space, seed, runner.iter, **plan)
+        supernet.set_allocation(allocations[0])
+        entry = {'allocation': list(allocations[0])} if len(allocations) == 1 else \
+            {'allocations': [list(a) for a in allocations]}
+        self._write(runner, {'iter': runner.iter, **entry})
 
     def before_val(self, runner):
         self._set_eval_allocation(runner)

@@ -3,7 +3,9 @@ configs name, in mmengine's root registries (mmdet's and mmpretrain's search the
 
 * MODELS: ``AllocatedResNet``, ``ResNetSuperNet``, ``AllocatedMobileNetV2``,
   ``MobileNetV2SuperNet``, ``AllocatedMnasNet``, ``MnasNetSuperNet`` — registered here, so the
-  model classes stay free of engine registries;
+  model classes stay free of engine registries — and the classifiers that train them:
+  ``SupernetClassifier`` (several subnets per step; its DDP wrapper ``SupernetDDP``) and
+  ``DistilledClassifier`` (a subnet learning from a frozen teacher);
 * HOOKS / LOOPS / RUNNERS: ``DepthSamplingHook``, ``AllocationValLoop``, ``SafeCheckpointRunner``,
   and the allow-listed checkpoint loader for local paths;
 * DATASETS (mmpretrain): ``CUB2010``, ``ImageNetSubset``, ``HeldOutSplit``.
@@ -18,7 +20,7 @@ import archdata  # noqa: F401  (registers the datasets beside their definitions)
 from supernet.models import SUPERNETS
 
 # the hooks, loops and runner register beside their definitions
-from . import checkpoint, hooks, loops, progress, runner  # noqa: F401
+from . import checkpoint, distill, hooks, loops, progress, runner, sandwich  # noqa: F401
 
 for _supernet in SUPERNETS.values():
     for _backbone in (_supernet.subnet_class, _supernet):

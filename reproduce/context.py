@@ -23,6 +23,7 @@ from archdata import (
 )
 from common.checkpoint import atomic_write_text, load_checkpoint_safely
 from engine.launch import build_runner, set_iterations, summarize_validation
+from engine.recipes import RECIPES
 from supernet.spaces import format_allocation, get_space
 
 from .parallel import Beside
@@ -33,9 +34,11 @@ CONFIGS = {  # under the configs folder of a clone (tools/report.py passes it)
     'search': 'demo/search_tops.py',                      # target super-network + search
     'finetune': 'demo/finetune_subnet_tops.py',            # target subnet fine-tuning
     'source_finetune': 'demo/finetune_subnet_fashion_split.py',  # a subnet on the source (Sec. 3.4)
+    # the same step learning from a frozen teacher as well (Settings.source_distill)
+    'source_distill': 'demo/finetune_subnet_fashion_split_distill.py',
     'alone': 'demo/train_subnet_fashion_split.py',          # a subnet trained alone on the source
 }
-SOURCE_CONFIGS = ('supernet', 'source_finetune', 'alone')
+SOURCE_CONFIGS = ('supernet', 'source_finetune', 'source_distill', 'alone')
 # How a subnet fine-tuned on the target starts: the weights cut from the source super-network,
 # random ones, the cut ones fine-tuned on the source first (paper 004, Sec. 3.4), or those of
 # the subnet trained alone on the source (the usual pretrained network).
@@ -181,6 +184,7 @@ class ReportContext:
         if name == 'supernet':
             set_iterations(cfg, s.supernet_iters)
             cfg.val_cfg.bn_recalibration_batches = s.source_recal_batches
+            cfg.model.update(RECIPES[s.supernet_recipe])
 
     # ---------------------------------------------------------------- source super-network
     def check_given_supernet(self):
@@ -234,7 +238,7 @@ class ReportContext:
             checkpoint=str(path), trained_here=True, iterations=self.settings.supernet_iters,
             seconds=round(time.perf_counter() - start, 1),
             max_top1=round(top1['max'], 2), min_top1=round(top1['min'], 2),
-            warm_start=warm_start is not None)
+            warm_start=warm_start is not None, recipe=self.settings.supernet_recipe)
         atomic_write_text(info_path, json.dumps(self.supernet_info))
         return str(path)
 
@@ -315,12 +319,18 @@ class ReportContext:
         saved = self.work_dir / 'source' / f'{name}_{kind}.json'
         result = self._kept(saved, 'source_models')
         if result is None:
-            config, iterations = {'finetuned': ('source_finetune', s.source_finetune_iters),
+            distilled = kind == 'finetuned' and s.source_distill != 'none'
+            config, iterations = {'finetuned': ('source_distill' if distilled else
+                                                'source_finetune', s.source_finetune_iters),
                                   'alone': ('alone', s.supernet_iters)}[kind]
             # only a fine-tune needs the super-network (a warm start trains 'alone' before it)
             load_from = self.inherited_subnet(allocation) if kind == 'finetuned' else None
             cfg = self.config(config, f'source/{name}_{kind}',
                               desc=f'{name} on the source ({kind})')
+            if distilled:
+                teacher, depths = self._teacher()
+                cfg.model.teacher.checkpoint = teacher
+                cfg.model.teacher.model.backbone.stage_blocks = depths
             start = time.perf_counter()
             with torch.enable_grad():
                 trained = train_subnet(cfg, allocation, cfg.work_dir, load_from, iterations)
@@ -329,6 +339,18 @@ class ReportContext:
                 top1=round(trained['top1'], 2), seconds=round(time.perf_counter() - start, 1))
             self._keep(saved, result)
         return dict(result, checkpoint=str(self.work_dir / result['checkpoint']))
+
+    def _teacher(self) -> tuple:
+        """The source step's teacher (``settings.source_distill``): its checkpoint and
+        allocation, the default trained alone (start iii) or the largest subnet cut from the
+        source super-network."""
+        if self.settings.source_distill == 'alone':
+            depths = self.default
+            checkpoint = self.source_model(depths, 'alone')['checkpoint']
+        else:
+            depths = get_space(SPACE).max_depths
+            checkpoint = self.inherited_subnet(depths)
+        return checkpoint, tuple(depths)
 
     # ------------------------------------------------------------------- subnet fine-tuning
     def finetune_curve(self, allocation, init: str = 'inherited',

@@ -166,7 +166,9 @@ def _header(report: dict) -> str:
     settings, supernet = meta['settings'], meta['supernet']
     parts = settings['target_per_class']
     if supernet.get('trained_here'):
-        source = (f'trained here for {supernet["iterations"]} iterations in '
+        recipe = settings.get('supernet_recipe', 'uniform')
+        source = (f'trained here with the `{recipe}` recipe for {supernet["iterations"]} '
+                  f'iterations in '
                   f'{num(supernet["seconds"], 1)} s (held-out top-1: deepest subnet '
                   f'{num(supernet["max_top1"])}%, shallowest {num(supernet["min_top1"])}%)')
     else:

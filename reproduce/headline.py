@@ -51,6 +51,8 @@ COMPARISONS = (
     (('exhaustive', 'source'), ('default', 'alone')),
     (('greedy', 'source'), ('greedy', 'inherited')),
     (('default', 'source'), ('default', 'inherited')),
+    (('default', 'source'), ('default', 'alone')),
+    (('default', 'inherited'), ('default', 'alone')),
     (('greedy', 'source'), ('exhaustive', 'source')),
     (('greedy', 'inherited'), ('exhaustive', 'inherited')),
 )
@@ -152,14 +154,38 @@ def compute(ctx, report: dict) -> dict:
             comparisons.append(dict(a=list(a), b=list(b), searched_vs_default=(
                 a[0] != 'default' and b[0] == 'default'), **paired))
     resolution = [c['se'] for c in comparisons if c['searched_vs_default']]
+    quality = _quality(ctx, chosen)
     return dict(budget=search['budget'], default=list(default), seeds=seeds,
                 epochs=s.subnet_epochs, source_step=s.source_step,
                 source_finetune_iters=s.source_finetune_iters, alone_iters=s.supernet_iters,
                 alone_batch=s.supernet_batch, rows=rows, summary=summary,
-                comparisons=comparisons, quality=_quality(ctx, chosen),
+                comparisons=comparisons, quality=quality,
+                decomposition=decompose(comparisons, quality, s),
                 resolution=dict(max_se=None if None in resolution else max(resolution),
                                 se_goal=SE_GOAL,
                                 met=None not in resolution and max(resolution) <= SE_GOAL))
+
+
+def decompose(comparisons: list, quality: dict, settings) -> dict:
+    """Where the searched subnet's loss to the default trained alone comes from, paired per
+    seed: the search's gain at equal weights (greedy − default, both from the super-network)
+    plus the weight-sharing gap after transfer (the default from the super-network − the
+    default trained alone) is the total, exactly; beside them diagnostic 3a (the same gap on
+    the source, before transfer) and the recipe that made the weights."""
+    start = 'source' if settings.source_step else 'inherited'
+    found = {(tuple(c['a']), tuple(c['b'])): c for c in comparisons}
+
+    def part(a, b):
+        c = found[(a, b)]
+        return dict(a=list(a), b=list(b), mean=c['mean'], se=c['se'], verdict=c['verdict'])
+    return dict(
+        recipe=settings.supernet_recipe, supernet_iters=settings.supernet_iters,
+        source_distill=settings.source_distill if settings.source_step else None,
+        source_finetune_iters=settings.source_finetune_iters if settings.source_step else None,
+        total=part(('greedy', start), ('default', 'alone')),
+        search_gain=part(('greedy', start), ('default', start)),
+        weight_sharing_gap=part(('default', start), ('default', 'alone')),
+        source_gap=quality['mean_gap'])
 
 
 def _quality_allocations(report: dict, default: tuple, count: int) -> list:
@@ -271,4 +297,34 @@ def markdown(data: dict) -> str:
         'allocations of C blocks with the weights inherited from the super-network (BatchNorm '
         're-estimated) and trained alone on the same source images:',
         table(['allocation', 'inherited', 'trained alone', 'gap'], quality),
-        '\n'.join(f'* {line}' for line in diagnostic_lines(data))])
+        '\n'.join(f'* {line}' for line in diagnostic_lines(data))]
+        + ([decomposition_markdown(data)] if 'decomposition' in data else []))
+
+
+DECOMPOSITION_ROWS = (
+    ('total', 'searched subnet − the default trained alone'),
+    ('search_gain', 'search gain at equal weights: greedy − default, both from the super-network'),
+    ('weight_sharing_gap', 'weight-sharing gap after transfer: the default from the '
+                           'super-network − the default trained alone'),
+)
+
+
+def decomposition_markdown(data: dict) -> str:
+    """The table that splits the total loss (or gain) into search and weight sharing."""
+    d = data['decomposition']
+    rows = [[f'{text} ({label(*d[key]["a"], data["default"])} − '
+             f'{label(*d[key]["b"], data["default"])})',
+             plus_minus(d[key]['mean'], d[key]['se'], sign=True), VERDICTS[d[key]['verdict']]]
+            for key, text in DECOMPOSITION_ROWS]
+    rows.append(['3a: trained alone − inherited source top-1 (before transfer), mean over the '
+                 'allocations above', num(d['source_gap'], sign=True), ''])
+    teacher = {'alone': 'the default trained alone', 'largest': 'the largest subnet'}
+    step = ('no source step' if d['source_finetune_iters'] is None else
+            f'source step of {d["source_finetune_iters"]} iterations'
+            + (f', distilled from {teacher[d["source_distill"]]}'
+               if d['source_distill'] in teacher else ''))
+    return '\n\n'.join([
+        f'**Where the difference comes from** (super-network recipe `{d["recipe"]}`, '
+        f'{d["supernet_iters"]} iterations; {step}). Paired per seed, the first row is the sum '
+        'of the next two:',
+        table(['part', 'mean ± SE (points)', 'verdict'], rows)])

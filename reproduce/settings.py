@@ -9,6 +9,10 @@ TRANSFER_PAIRS = (('resnet18/4', 'resnet10x3/8'), ('resnet18/4', 'resnet(2,2,8,2
                   ('mbv2/2', 'mnasnet(2x5)/2'), ('resnet18/4', 'mnasnet(2x5)/2'))
 
 
+# the source step's teacher (Settings.source_distill)
+SOURCE_TEACHERS = ('none', 'alone', 'largest')
+
+
 @dataclass(frozen=True)
 class _Source:
     """Source super-network (the five Fashion-MNIST classes that are not tops,
@@ -18,7 +22,12 @@ class _Source:
     thousands of training images, where the target's few allow ``recal_batches`` only. With
     ``warm_start`` the super-network starts from the default allocation trained alone on the
     source (the headline's start iii, trained first) instead of random init, as a user starts
-    from published weights (``ReportContext._warm_start``), then trains as usual."""
+    from published weights (``ReportContext._warm_start``), then trains as usual.
+    ``supernet_recipe`` names how the super-network trains (``engine.recipes.RECIPES``:
+    ``uniform``, one subnet drawn per step, the paper's; ``sandwich``, the largest, two drawn
+    and the smallest per step; ``sandwich_distill``, with inplace distillation from the
+    largest); a recipe that costs more per step holds compute through ``supernet_iters``
+    (``benchmarks/supernet_recipes.py`` measures the ratio)."""
     mode: str
     source_train_per_class: int = 4000
     source_val_per_class: int = 400
@@ -26,6 +35,7 @@ class _Source:
     supernet_batch: int = 64
     source_recal_batches: int = 8
     warm_start: bool = False
+    supernet_recipe: str = 'uniform'
 
 
 @dataclass(frozen=True)
@@ -64,9 +74,14 @@ class _Headline(_Subnets):
     alone on the source (``configs/demo/train_subnet_fashion_split.py``: the super-network's
     recipe, iterations and batch, so as many source images). ``alone_count`` allocations are
     trained alone to compare with their inherited source top-1 (diagnostic 3a: the default, the
-    first seed's picks, then section 1's allocations)."""
+    first seed's picks, then section 1's allocations). ``source_distill`` makes the source step
+    learn from a frozen teacher as well (``configs/demo/finetune_subnet_fashion_split_distill.py``:
+    soft labels and stage features): ``'alone'``, the default trained alone (start iii, a
+    user's published network), or ``'largest'``, the super-network's largest subnet;
+    ``'none'``: the labels only."""
     source_step: bool = True
     source_finetune_iters: int = 200
+    source_distill: str = 'none'
     alone_count: int = 4
 
 
@@ -100,6 +115,15 @@ class Settings(_Transfer):
     receptive field: ``erf_images`` (target images averaged over), ``erf_size`` (input side)."""
     erf_images: int = 16
     erf_size: int = 64
+
+    def __post_init__(self):
+        from engine.recipes import RECIPES  # the recipes' one home
+        if self.supernet_recipe not in RECIPES:
+            raise ValueError(f'supernet_recipe={self.supernet_recipe!r}: one of '
+                             f'{", ".join(RECIPES)}')
+        if self.source_distill not in SOURCE_TEACHERS:
+            raise ValueError(f'source_distill={self.source_distill!r}: one of '
+                             f'{", ".join(SOURCE_TEACHERS)}')
 
     def replace(self, **changes) -> 'Settings':
         return dataclasses.replace(self, **changes)

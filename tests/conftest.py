@@ -12,6 +12,17 @@ from torch.nn.modules.batchnorm import _BatchNorm
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def load_script(path, name: str | None = None):
+    """A script of tools/, benchmarks/ or scripts/ (not packages) imported as a module, so a
+    test can call its functions in-process instead of paying a subprocess's imports."""
+    import importlib.util
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(name or f'script_{path.stem}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(autouse=True, scope='module')
 def restore_default_scope():
     """A Runner makes its config's default_scope ('mmdet', 'mmpretrain') the registry scope of the

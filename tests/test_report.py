@@ -213,7 +213,7 @@ def test_headline_table_is_rendered_from_the_json(report):
     out, data, markdown = report
     headline, search = data['sections']['headline'], data['sections']['search']
     part = sections_of(markdown)[headline['title']]
-    main, differences, quality = tables_of(part)
+    main, differences, quality, decomposition = tables_of(part)
     seeds = [seed['seed'] for seed in search['seeds']]
     assert headline['seeds'] == seeds and headline['source_step'] is True
     assert sum(headline['default']) == headline['budget'] == search['budget']
@@ -274,6 +274,21 @@ def test_headline_table_is_rendered_from_the_json(report):
     assert headline['resolution']['max_se'] == max_se
     assert f'is {fmt(max_se)} points (goal ≤ 0.50): {"met" if max_se <= 0.5 else "missed"}' \
         in part
+
+    # the decomposition: search gain at equal weights + weight-sharing gap = the total, per seed
+    parts = headline['decomposition']
+    by_pair = {(tuple(c['a']), tuple(c['b'])): c for c in headline['comparisons']}
+    total, gain, gap = (by_pair[tuple(map(tuple, (parts[k]['a'], parts[k]['b'])))]
+                        for k in ('total', 'search_gain', 'weight_sharing_gap'))
+    assert parts['total']['a'] == ['greedy', 'source'] and parts['total']['b'] == ['default', 'alone']
+    assert parts['weight_sharing_gap']['a'] == ['default', 'source']
+    for t, g, w in zip(total['diffs'], gain['diffs'], gap['diffs'], strict=True):
+        assert t == pytest.approx(g + w, abs=0.011)  # each rounded to 0.01
+    assert parts['source_gap'] == mean_gap and parts['recipe'] == 'uniform'
+    assert [row[1] for row in decomposition[1:]] == [
+        f"{parts[k]['mean']:+.2f} ± {fmt(parts[k]['se'])}"
+        for k in ('total', 'search_gain', 'weight_sharing_gap')] + [f'{mean_gap:+.2f}']
+    assert 'super-network recipe `uniform`' in part
 
 
 def test_every_decimal_in_the_markdown_is_a_json_number(report):

@@ -75,16 +75,23 @@ def free_port():
 
 
 def test_two_process_torchrun_ranks_sample_alike_and_end_identical(tiny_source, tmp_path):
+    # with the sandwich rule: four subnets per step, their gradients reduced once per step
+    sandwich = ['model.train_subnets.largest=True', 'model.train_subnets.smallest=True',
+                'model.train_subnets.random=2']
     cmd = ['bash', str(ROOT / 'tools/dist_train.sh'), str(DEMO_CONFIG), '2',
-           '--dist-backend', 'gloo', '--work-dir', str(tmp_path), *tiny_run_options(tiny_source, max_iters=4)]
+           '--dist-backend', 'gloo', '--work-dir', str(tmp_path),
+           *tiny_run_options(tiny_source, max_iters=4), *sandwich]
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()),
            'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}'}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr[-4000:]
     rank0, rank1 = (read_records(tmp_path / f'depth_samples.rank{r}.jsonl') for r in (0, 1))
-    allocations = [r['allocation'] for r in rank0 if 'allocation' in r]
-    assert len(allocations) == 4
-    assert len({tuple(a) for a in allocations}) > 1  # it really samples
+    steps = [r['allocations'] for r in rank0 if 'allocations' in r]
+    assert len(steps) == 4 and all(len(step) == 4 for step in steps)
+    space = get_space('resnet_bottleneck_demo')
+    assert all(step[0] == list(space.max_depths) and step[-1] == list(space.min_depths)
+               for step in steps)
+    assert len({tuple(step[1]) for step in steps}) > 1  # it really samples
     assert rank0 == rank1  # same depths every iteration and the same final parameters
     assert 'parameter_sha256' in rank0[-1]
 

@@ -10,6 +10,8 @@ search trajectory).
     python tools/report.py --resume                         # continue a stopped run
     python tools/report.py --no-source-step                 # the headline without Sec. 3.4's step
     python tools/report.py --warm-start                     # super-network from a trained subnet
+    python tools/report.py --recipe sandwich_distill --supernet-iters 250   # BigNAS's recipe
+    python tools/report.py --source-distill alone --source-iters 600        # distilled source step
     python tools/compare_reports.py report runs/seed5       # do its verdicts survive a rerun?
 
 Writes OUT/report.json (every number), OUT/README.md and OUT/*.png (rendered from the JSON),
@@ -25,7 +27,9 @@ from pathlib import Path
 import torch
 
 from common.cli import run_cli
+from engine.recipes import RECIPES
 from reproduce import FULL, REDUCED, render_report, run_report
+from reproduce.settings import SOURCE_TEACHERS
 from reproduce.headline import claim_lines, diagnostic_lines
 
 
@@ -55,6 +59,20 @@ def main(argv=None):
     parser.add_argument('--warm-start', action='store_true',
                         help='start the super-network from the default allocation trained alone '
                         'on the source (settings.warm_start), not from random init')
+    parser.add_argument('--recipe', choices=list(RECIPES),
+                        help='how the super-network trains (settings.supernet_recipe; default '
+                        'uniform, one subnet drawn per step): sandwich, the largest, two drawn '
+                        'and the smallest per step; sandwich_distill, with inplace distillation')
+    parser.add_argument('--supernet-iters', type=int,
+                        help='super-network training iterations (default 600; hold a costlier '
+                        "recipe's compute with fewer: benchmarks/supernet_recipes.py)")
+    parser.add_argument('--source-iters', type=int,
+                        help="iterations of the source step, start (ii) (default 200; 600 is "
+                        "the stand-alone network's count)")
+    parser.add_argument('--source-distill', choices=SOURCE_TEACHERS,
+                        help='the source step also learns from a frozen teacher: alone, the '
+                        "default trained alone (start iii); largest, the super-network's "
+                        'largest subnet; none (default): the labels only')
     parser.add_argument('--render-only', action='store_true',
                         help='redraw README.md and the figures from OUT/report.json')
     args = parser.parse_args(argv)
@@ -70,6 +88,14 @@ def main(argv=None):
     if args.supernet and args.warm_start:
         parser.error('--warm-start: the super-network is given by --supernet (trained already); '
                      'pass one of the two')
+    for name in ('recipe', 'supernet_iters'):
+        if args.supernet and getattr(args, name) is not None:
+            parser.error(f'--{name.replace("_", "-")}: the super-network is given by --supernet '
+                         '(trained already); pass one of the two')
+    for name in ('supernet_iters', 'source_iters'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} {value}: a count of iterations >= 1')
     settings = REDUCED if args.reduced else FULL
     if args.budget is not None:
         if not 5 <= args.budget <= 20:
@@ -80,6 +106,9 @@ def main(argv=None):
         settings = settings.replace(source_step=False)
     if args.warm_start:
         settings = settings.replace(warm_start=True)
+    changes = dict(supernet_recipe=args.recipe, supernet_iters=args.supernet_iters,
+                   source_finetune_iters=args.source_iters, source_distill=args.source_distill)
+    settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
     torch.set_num_threads(1)  # threads contend on a shared machine (docs/report.md)
     warnings.filterwarnings('ignore')  # mmengine's deprecation notes would bury the bars
     command = shlex.join(['python', 'tools/report.py', *sys.argv[1:]])

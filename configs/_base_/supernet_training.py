@@ -4,3 +4,7 @@
 # iteration; DDP must expect that.
 custom_hooks = [dict(type='DepthSamplingHook')]
 find_unused_parameters = True
+# A step that trains several subnets (SupernetClassifier's train_subnets) reduces their summed
+# gradients once, with the last backward; other models train as with mmengine's wrapper.
+model_wrapper_cfg = dict(type='SupernetDDP', broadcast_buffers=False,
+                         find_unused_parameters=True)
