@@ -4,12 +4,11 @@ The parser is the tool's own: its ``main`` runs until it parses the command line
 parser is caught, so nothing after the parsing runs and no interpreter is started per tool.
 """
 import argparse
-from importlib import util
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 TOOLS = sorted((ROOT / 'tools').glob('*.py'))
 
 
@@ -22,9 +21,7 @@ class Parsed(Exception):
 
 
 def tool_parser(path: Path, monkeypatch) -> argparse.ArgumentParser:
-    spec = util.spec_from_file_location(f'tool_{path.stem}', path)
-    module = util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(path, f'tool_{path.stem}')
 
     def caught(parser, *args, **kwargs):
         raise Parsed(parser)

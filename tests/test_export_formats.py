@@ -1,7 +1,6 @@
 """Exporting a subnet (supernet.formats, tools/export_subnet.py): torchvision / timm state dicts
 that load strictly and compute the same function, ONNX in onnxruntime, TorchScript in a process
 without archtransfer, the config snippet, and one-line refusals."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import ROOT, load_script
 from torch import nn
 
 from supernet import build_backbone, extract_subnet
@@ -23,7 +23,6 @@ from supernet.formats import (
     subnet_from_state_dict,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 SPACE, ALLOCATION, CLASSES, SIZE = 'resnet_bottleneck', (1, 2, 1, 2), 10, 64
 SUPER_DEPTHS = (2, 3, 2, 2)  # a stand-in super-network: every block of ALLOCATION and more
 
@@ -286,10 +285,7 @@ def test_config_snippet_builds_the_subnet(tmp_path):
 
 
 def _cli(argv, capsys):
-    spec = importlib.util.spec_from_file_location('export_subnet_tool',
-                                                  ROOT / 'tools/export_subnet.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script(ROOT / 'tools/export_subnet.py', 'export_subnet_tool')
     from common.cli import run_cli
     with pytest.raises(SystemExit) as exit_info:
         run_cli(tool.main, argv, prog='export_subnet.py')

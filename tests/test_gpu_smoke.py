@@ -1,18 +1,16 @@
 """scripts/gpu_smoke.py: its dry run takes every check's code path on CPU at toy sizes (the
 two-rank stage on gloo), the real run refuses a machine without CUDA in one line, and the
 environment check fails on an mmcv without compiled ops or without kernels for the GPU."""
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import ROOT, load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 SMOKE = [sys.executable, str(ROOT / 'scripts/gpu_smoke.py')]
 CHECKS = {'environment', 'supernet_training', 'supernet_training_amp', 'supernet_vs_subnet',
           'faster_rcnn', 'collectives', 'distributed'}
@@ -65,10 +63,7 @@ def test_an_mmcv_without_compiled_ops_fails_the_environment_check(tmp_path):
 
 
 def load_smoke():
-    spec = importlib.util.spec_from_file_location('gpu_smoke', SMOKE[1])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SMOKE[1], 'gpu_smoke')
 
 
 @pytest.mark.parametrize('capability, arch_list, kernels', [

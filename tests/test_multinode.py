@@ -12,14 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import ROOT, load_script
 from mmengine.config import Config
 
 from common.checkpoint import atomic_save
 from common.launcher import launcher_rank
 from common.lock import WorkDirBusyError, WorkDirLock
 from supernet import build_backbone
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize('environ, rank', [
@@ -212,7 +211,6 @@ def test_the_documented_eight_gpu_detection_search_passes_its_checks(tmp_path, m
     """docs/detection.md's search (num_recal_batches=20) as torchrun's rank 0 of 8 sees it, on a
     GPU node (CUDA stands in as available): every check passes, up to the fine-tuning, which
     is not run. It was refused before (20 is not a multiple of 8)."""
-    import importlib.util
 
     import engine.pipeline
     import search.plan
@@ -237,9 +235,7 @@ def test_the_documented_eight_gpu_detection_search_passes_its_checks(tmp_path, m
                            MASTER_ADDR='127.0.0.1', MASTER_PORT='29500',
                            CUDA_VISIBLE_DEVICES='0,1,2,3,4,5,6,7').items():
         monkeypatch.setenv(key, value)
-    spec = importlib.util.spec_from_file_location('greedy_search_8', ROOT / 'tools/greedy_search.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script(ROOT / 'tools/greedy_search.py', 'greedy_search_8')
     # TRAIN_SCRIPT=tools/greedy_search.py bash tools/dist_train.sh CONFIG 8 ... adds the launcher
     with pytest.raises(_Checked):
         tool.main(['configs/detection/faster_rcnn_supernet_fpn_coco.py', '--checkpoint',

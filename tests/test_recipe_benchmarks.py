@@ -3,8 +3,8 @@ side, and the weight-sharing gap after transfer per arm through the report's own
 import json
 
 import pytest
-
 from conftest import ROOT, load_script
+
 from engine.recipes import RECIPES
 
 supernet_recipes = load_script(ROOT / 'benchmarks/supernet_recipes.py')

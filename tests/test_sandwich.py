@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from conftest import ROOT
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmpretrain.registry import MODELS
@@ -19,7 +20,6 @@ import engine.registry  # noqa: F401  (what custom_imports does)
 from engine.launch import build_runner
 from engine.sandwich import SupernetClassifier, SupernetDDP, step_allocations
 from supernet import get_space
-from conftest import ROOT
 
 DEMO_CONFIG = ROOT / 'configs/demo/supernet_resnet_fashion.py'
 SANDWICH = dict(largest=True, smallest=True, random=2)

@@ -29,8 +29,8 @@ import torch
 from common.cli import run_cli
 from engine.recipes import RECIPES
 from reproduce import FULL, REDUCED, render_report, run_report
-from reproduce.settings import SOURCE_TEACHERS
 from reproduce.headline import claim_lines, diagnostic_lines
+from reproduce.settings import SOURCE_TEACHERS
 
 
 def main(argv=None):
