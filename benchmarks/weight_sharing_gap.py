@@ -10,7 +10,8 @@ default allocation (ResNet-50's 3-4-6-3) cut from the super-network, through the
 
 Arms (``ARMS``; each a change of the report's settings, ``reproduce.settings``): ``today`` (the
 report's: uniform sampling, a 200-iteration source step), ``source600`` (the source step as long
-as training alone, compute-matched to start iii), ``distill_alone`` / ``distill_largest`` (the
+as training alone, compute-matched to start iii), ``source600_lr02`` (as long and at the
+stand-alone recipe's peak learning rate, 0.2: start iii's training from the inherited weights), ``distill_alone`` / ``distill_largest`` (the
 source step learns from the default trained alone / the super-network's largest subnet as well),
 ``sandwich`` / ``sandwich_distill`` (the super-network trained with BigNAS's sandwich rule, with
 inplace distillation, for ``--sandwich-iters`` iterations: ``benchmarks/supernet_recipes.py``
@@ -39,6 +40,8 @@ from reproduce.settings import FULL, REDUCED
 ARMS = {
     'today': {},
     'source600': dict(source_finetune_iters=600),
+    # the stand-alone network's length and peak LR, from the inherited weights instead of random
+    'source600_lr02': dict(source_finetune_iters=600, source_finetune_lr=0.2),
     'distill_alone': dict(source_distill='alone'),
     'distill_largest': dict(source_distill='largest'),
     'sandwich': dict(supernet_recipe='sandwich'),
@@ -110,7 +113,11 @@ def main(argv=None):
     seeds = alone.seeds
     saved = out / 'gap.json'
     kept = json.loads(saved.read_text())['arms'] if saved.exists() else []
-    supernets, results = {}, []
+    # the super-networks earlier invocations trained here, by (recipe, iterations)
+    supernets = {(info.get('recipe', 'uniform'), info['iterations']): info['checkpoint']
+                 for info in (json.loads(p.read_text()) for p in out.glob('*/supernet_info.json'))
+                 if info.get('trained_here') and Path(info['checkpoint']).is_file()}
+    results = []
     for arm in args.arms:
         start = time.perf_counter()
         settings = arm_settings(base, arm, sandwich_iters)
@@ -130,6 +137,7 @@ def main(argv=None):
                             supernet_iters=settings.supernet_iters,
                             source_finetune_iters=settings.source_finetune_iters,
                             source_distill=settings.source_distill,
+                            source_finetune_lr=settings.source_finetune_lr,
                             source_inherited=inherited, source_alone=alone_top1,
                             source_gap=round(alone_top1 - inherited, 2),
                             source_step_top1=ctx.source_model(default, 'finetuned')['top1'],

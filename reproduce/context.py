@@ -319,18 +319,10 @@ class ReportContext:
         saved = self.work_dir / 'source' / f'{name}_{kind}.json'
         result = self._kept(saved, 'source_models')
         if result is None:
-            distilled = kind == 'finetuned' and s.source_distill != 'none'
-            config, iterations = {'finetuned': ('source_distill' if distilled else
-                                                'source_finetune', s.source_finetune_iters),
-                                  'alone': ('alone', s.supernet_iters)}[kind]
+            iterations = {'finetuned': s.source_finetune_iters, 'alone': s.supernet_iters}[kind]
             # only a fine-tune needs the super-network (a warm start trains 'alone' before it)
             load_from = self.inherited_subnet(allocation) if kind == 'finetuned' else None
-            cfg = self.config(config, f'source/{name}_{kind}',
-                              desc=f'{name} on the source ({kind})')
-            if distilled:
-                teacher, depths = self._teacher()
-                cfg.model.teacher.checkpoint = teacher
-                cfg.model.teacher.model.backbone.stage_blocks = depths
+            cfg = self.source_config(name, kind)
             start = time.perf_counter()
             with torch.enable_grad():
                 trained = train_subnet(cfg, allocation, cfg.work_dir, load_from, iterations)
@@ -339,6 +331,23 @@ class ReportContext:
                 top1=round(trained['top1'], 2), seconds=round(time.perf_counter() - start, 1))
             self._keep(saved, result)
         return dict(result, checkpoint=str(self.work_dir / result['checkpoint']))
+
+    def source_config(self, name: str, kind: str) -> Config:
+        """The config that trains subnet ``name`` on the source as ``kind`` (:meth:`source_model`):
+        the source step's (with ``source_finetune_lr`` and, with ``source_distill``, its teacher)
+        or training alone's."""
+        s = self.settings
+        distilled = kind == 'finetuned' and s.source_distill != 'none'
+        config = {'finetuned': 'source_distill' if distilled else 'source_finetune',
+                  'alone': 'alone'}[kind]
+        cfg = self.config(config, f'source/{name}_{kind}', desc=f'{name} on the source ({kind})')
+        if kind == 'finetuned' and s.source_finetune_lr is not None:
+            cfg.optim_wrapper.optimizer.lr = s.source_finetune_lr
+        if distilled:
+            teacher, depths = self._teacher()
+            cfg.model.teacher.checkpoint = teacher
+            cfg.model.teacher.model.backbone.stage_blocks = depths
+        return cfg
 
     def _teacher(self) -> tuple:
         """The source step's teacher (``settings.source_distill``): its checkpoint and

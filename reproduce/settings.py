@@ -78,10 +78,12 @@ class _Headline(_Subnets):
     learn from a frozen teacher as well (``configs/demo/finetune_subnet_fashion_split_distill.py``:
     soft labels and stage features): ``'alone'``, the default trained alone (start iii, a
     user's published network), or ``'largest'``, the super-network's largest subnet;
-    ``'none'``: the labels only."""
+    ``'none'``: the labels only. ``source_finetune_lr`` replaces the step's peak learning rate
+    (``None``: the config's, a tenth of the super-network's)."""
     source_step: bool = True
     source_finetune_iters: int = 200
     source_distill: str = 'none'
+    source_finetune_lr: float | None = None
     alone_count: int = 4
 
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from analysis.erf import allocation_backbones, effective_receptive_field, erf_inputs, erf_stats
-from conftest import ROOT, run_tool
+from conftest import ROOT, load_script, run_tool
 from reproduce import SECTIONS, render_report
 from search import SearchLog
 
@@ -384,6 +384,45 @@ def test_report_refuses_bad_input(tmp_path):
     foreign = run_tool(ROOT / 'tools/report.py', '--reduced', '--out', tmp_path, check=False)
     assert foreign.returncode != 0 and 'was not made by tools/report.py' in foreign.stderr
     assert (tmp_path / 'work' / 'mine.txt').exists()
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--recipe', 'sandwich', '--supernet', __file__], '--recipe: the super-network is given by'),
+    (['--supernet-iters', '0'], '--supernet-iters 0: a count of iterations >= 1'),
+    (['--source-lr', '0'], '--source-lr 0.0: a learning rate > 0'),
+    (['--recipe', 'bignas'], "invalid choice: 'bignas'"),
+    (['--source-distill', 'teacher'], "invalid choice: 'teacher'"),
+])
+def test_recipe_options_are_checked_before_any_work(argv, message, tmp_path, capsys):
+    report_tool = load_script(ROOT / 'tools/report.py')
+    with pytest.raises(SystemExit) as stopped:
+        report_tool.main(['--reduced', '--out', str(tmp_path / 'out'), *argv])
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()
+
+
+def test_the_recipe_settings_reach_the_configs(tmp_path):
+    from reproduce.context import ReportContext
+    from reproduce.settings import REDUCED
+    settings = REDUCED.replace(supernet_recipe='sandwich_distill', source_finetune_lr=0.05,
+                               source_distill='alone')
+    # the teacher would be the default trained alone: stand in a path, nothing is trained here
+    ctx_teacher = (str(tmp_path / 'alone.pth'), (1, 2, 2, 1))
+    ctx = ReportContext(settings, 0, tmp_path / 'work', tmp_path / 'data',
+                        config_dir=ROOT / 'configs')
+    ctx.source_root = tmp_path / 'source'  # what prepare_data sets; no data needed to configure
+    ctx._teacher = lambda: ctx_teacher
+    supernet = ctx.config('supernet', 'supernet')
+    assert supernet.model.train_subnets == dict(largest=True, smallest=True, random=2)
+    assert supernet.model.inplace_distill == dict(temperature=1.0, weight=1.0)
+    step = ctx.source_config('1-2-2-1', 'finetuned')
+    assert step.model.type == 'DistilledClassifier' and step.optim_wrapper.optimizer.lr == 0.05
+    assert step.model.teacher.checkpoint == ctx_teacher[0]
+    assert step.model.teacher.model.backbone.stage_blocks == (1, 2, 2, 1)
+    alone = ctx.source_config('1-2-2-1', 'alone')
+    assert alone.model.type == 'ImageClassifier' and alone.optim_wrapper.optimizer.lr == 0.2
+    with pytest.raises(ValueError, match="supernet_recipe='bignas': one of uniform, sandwich"):
+        REDUCED.replace(supernet_recipe='bignas')
 
 
 # -------------------------------------------------------------------------------------- ERF

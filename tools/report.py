@@ -69,6 +69,9 @@ def main(argv=None):
     parser.add_argument('--source-iters', type=int,
                         help="iterations of the source step, start (ii) (default 200; 600 is "
                         "the stand-alone network's count)")
+    parser.add_argument('--source-lr', type=float,
+                        help="peak learning rate of the source step (default: its config's, "
+                        "0.02, a tenth of the super-network's)")
     parser.add_argument('--source-distill', choices=SOURCE_TEACHERS,
                         help='the source step also learns from a frozen teacher: alone, the '
                         "default trained alone (start iii); largest, the super-network's "
@@ -96,6 +99,8 @@ def main(argv=None):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} {value}: a count of iterations >= 1')
+    if args.source_lr is not None and not args.source_lr > 0:
+        parser.error(f'--source-lr {args.source_lr}: a learning rate > 0')
     settings = REDUCED if args.reduced else FULL
     if args.budget is not None:
         if not 5 <= args.budget <= 20:
@@ -107,7 +112,8 @@ def main(argv=None):
     if args.warm_start:
         settings = settings.replace(warm_start=True)
     changes = dict(supernet_recipe=args.recipe, supernet_iters=args.supernet_iters,
-                   source_finetune_iters=args.source_iters, source_distill=args.source_distill)
+                   source_finetune_iters=args.source_iters, source_distill=args.source_distill,
+                   source_finetune_lr=args.source_lr)
     settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
     torch.set_num_threads(1)  # threads contend on a shared machine (docs/report.md)
     warnings.filterwarnings('ignore')  # mmengine's deprecation notes would bury the bars
