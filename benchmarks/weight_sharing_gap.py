@@ -149,17 +149,30 @@ def main(argv=None):
         saved.write_text(json.dumps(dict(
             seeds=seeds, default=list(default), target_iii=alone_target,
             target_iii_summary=mean_std(alone_target), arms=arms), indent=1))
-    iii = mean_std(alone_target)
-    print(f'default {"-".join(map(str, default))}, target seeds {seeds}; start iii (trained '
-          f'alone): source top-1 {alone_top1:.2f}, target {iii["mean"]:.2f} ± {iii["std"]:.2f}')
-    print(f'{"arm":<18}{"3a gap":>8}{"(ii) target":>16}{"(ii) − (iii)":>18}  verdict')
-    for r in results:
-        t, g = r['target_ii_summary'], r['gap']
-        print(f'{r["arm"]:<18}{r["source_gap"]:>+8.2f}{t["mean"]:>9.2f} ± {t["std"]:<5.2f}'
-              f'{g["mean"]:>+10.2f} ± {g["se"]:<5.2f}  {g["verdict"]}'
-              f'{" (goal met)" if r["goal_met"] else ""}')
+    print_table(json.loads(saved.read_text()))
     print(f'wrote {saved}')
     return results
+
+
+def print_table(saved: dict):
+    """Every arm of the folder: 3a, start ii on the target, its gap to start iii and, paired per
+    seed, its difference to ``today`` (what the arm changed, with its noise)."""
+    iii = saved['target_iii_summary']
+    arms = saved['arms']
+    print(f'default {"-".join(map(str, saved["default"]))}, target seeds {saved["seeds"]}; '
+          f'start iii (trained alone): target {iii["mean"]:.2f} ± {iii["std"]:.2f}')
+    today = next((r for r in arms if r['arm'] == 'today'), None)
+    print(f'{"arm":<18}{"3a gap":>8}{"(ii) target":>16}{"(ii) − (iii)":>16}  verdict'
+          f'{"  vs today":>20}')
+    for r in arms:
+        t, g = r['target_ii_summary'], r['gap']
+        versus = ''
+        if today is not None and r is not today:
+            v = paired_difference([a - b for a, b in zip(r['target_ii'], today['target_ii'])])
+            versus = f'{v["mean"]:+.2f} ± {v["se"]:.2f} {v["verdict"]}'
+        print(f'{r["arm"]:<18}{r["source_gap"]:>+8.2f}{t["mean"]:>9.2f} ± {t["std"]:<5.2f}'
+              f'{g["mean"]:>+9.2f} ± {g["se"]:<5.2f} {g["verdict"]:<7}'
+              f'{" met" if r["goal_met"] else "    "}  {versus}')
 
 
 if __name__ == '__main__':
