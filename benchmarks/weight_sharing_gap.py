@@ -11,7 +11,8 @@ default allocation (ResNet-50's 3-4-6-3) cut from the super-network, through the
 Arms (``ARMS``; each a change of the report's settings, ``reproduce.settings``): ``today`` (the
 report's: uniform sampling, a 200-iteration source step), ``source600`` (the source step as long
 as training alone, compute-matched to start iii), ``source600_lr02`` (as long and at the
-stand-alone recipe's peak learning rate, 0.2: start iii's training from the inherited weights), ``distill_alone`` / ``distill_largest`` (the
+stand-alone recipe's peak learning rate, 0.2: start iii's training from the inherited weights),
+``source200_lr02`` (that learning rate for today's 200 iterations), ``distill_alone`` / ``distill_largest`` (the
 source step learns from the default trained alone / the super-network's largest subnet as well),
 ``sandwich`` / ``sandwich_distill`` (the super-network trained with BigNAS's sandwich rule, with
 inplace distillation, for ``--sandwich-iters`` iterations: ``benchmarks/supernet_recipes.py``
@@ -42,6 +43,7 @@ ARMS = {
     'source600': dict(source_finetune_iters=600),
     # the stand-alone network's length and peak LR, from the inherited weights instead of random
     'source600_lr02': dict(source_finetune_iters=600, source_finetune_lr=0.2),
+    'source200_lr02': dict(source_finetune_lr=0.2),  # that LR for today's length
     'distill_alone': dict(source_distill='alone'),
     'distill_largest': dict(source_distill='largest'),
     'sandwich': dict(supernet_recipe='sandwich'),
