@@ -182,6 +182,7 @@ def decompose(comparisons: list, quality: dict, settings) -> dict:
         recipe=settings.supernet_recipe, supernet_iters=settings.supernet_iters,
         source_distill=settings.source_distill if settings.source_step else None,
         source_finetune_iters=settings.source_finetune_iters if settings.source_step else None,
+        source_finetune_lr=settings.source_finetune_lr if settings.source_step else None,
         total=part(('greedy', start), ('default', 'alone')),
         search_gain=part(('greedy', start), ('default', start)),
         weight_sharing_gap=part(('default', start), ('default', 'alone')),
@@ -321,6 +322,7 @@ def decomposition_markdown(data: dict) -> str:
     teacher = {'alone': 'the default trained alone', 'largest': 'the largest subnet'}
     step = ('no source step' if d['source_finetune_iters'] is None else
             f'source step of {d["source_finetune_iters"]} iterations'
+            + (f' at peak LR {d["source_finetune_lr"]}' if d.get('source_finetune_lr') else '')
             + (f', distilled from {teacher[d["source_distill"]]}'
                if d['source_distill'] in teacher else ''))
     return '\n\n'.join([
