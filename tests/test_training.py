@@ -111,7 +111,8 @@ def test_resume_after_kill_continues_the_sampling_sequence(tiny_source, tmp_path
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert not (tmp_path / 'iter_60.pth').exists(), 'the run ended before it could be killed'
-    last = Path((tmp_path / 'last_checkpoint').read_text().strip())
+    # the newest complete checkpoint (last_checkpoint may be empty: killed while it was written)
+    last = max(tmp_path.glob('iter_*.pth'), key=lambda p: int(p.stem.split('_')[1]))
     resumed_from = load_checkpoint_safely(last)['meta']['iter']
     killed_at = max(r['iter'] for r in read_records(tmp_path / 'depth_samples.rank0.jsonl'))
 
@@ -182,6 +183,20 @@ def test_runner_checkpoint_interrupted_mid_write(tiny_source, tmp_path, monkeypa
     assert not list(tmp_path.glob('iter_4.pth*'))
     checkpoint = load_checkpoint_safely(tmp_path / 'iter_2.pth')  # includes message_hub state
     assert checkpoint['meta']['iter'] == 2 and 'message_hub' in checkpoint
+
+    # killed while CheckpointHook rewrote last_checkpoint in place: --resume takes the newest
+    # complete checkpoint instead of mmengine's '' (and a missing file the same way)
+    for broken in ('', None):
+        if broken is None:
+            (tmp_path / 'last_checkpoint').unlink()
+        else:
+            (tmp_path / 'last_checkpoint').write_text(broken)
+        cfg.resume = True
+        cfg.experiment_name = f'resumed_{broken is None}'
+        resumed = build_runner(cfg, data_root=str(tiny_source),
+                               cfg_options=tiny_overrides(2, checkpoint_interval=2, record=False))
+        resumed.load_or_resume()
+        assert resumed.iter == 2
 
 
 @pytest.mark.parametrize('name', ['resnet_bottleneck', 'mobilenet_v2', 'mnasnet'])
