@@ -24,6 +24,8 @@ from torch import nn
 
 from common.checkpoint import read_state_dict
 
+from .sandwich import soft_label_loss
+
 DISTILL_DEFAULTS = dict(temperature=4.0, label_weight=1.0, logit_weight=1.0, feature_weight=1.0,
                         feature_stages=(0, 1, 2, 3))
 _WEIGHTS = ('label_weight', 'logit_weight', 'feature_weight')
@@ -230,11 +232,8 @@ class DistilledClassifier(ImageClassifier):
         if self.logit_weight:
             with torch.no_grad():
                 target = self._teacher_logits(taught)
-            t = self.temperature
-            kl = F.kl_div(F.log_softmax(logits.float() / t, dim=1),
-                          F.log_softmax(target.float() / t, dim=1),
-                          reduction='batchmean', log_target=True)
-            losses['loss_kd'] = self.logit_weight * t * t * kl
+            losses['loss_kd'] = self.logit_weight * soft_label_loss(
+                logits.float(), target.float(), self.temperature)
         if self.feature_weight:
             mimic = []
             for i in self.feature_stages:

@@ -10,7 +10,7 @@ from supernet.spaces import Allocation, SearchSpace
 
 # today's recipe: one subnet drawn uniformly per step
 UNIFORM = dict(largest=False, smallest=False, random=1)
-DISTILL_DEFAULTS = dict(temperature=1.0, weight=1.0)
+INPLACE_DISTILL_DEFAULTS = dict(temperature=1.0, weight=1.0)
 _SANDWICH = dict(largest=True, smallest=True, random=2)  # BigNAS's: n = 2 random subnets
 
 # The named recipes: the model options each sets. The report and benchmarks take them by name;
@@ -19,7 +19,7 @@ _SANDWICH = dict(largest=True, smallest=True, random=2)  # BigNAS's: n = 2 rando
 RECIPES = {
     'uniform': dict(train_subnets=UNIFORM),
     'sandwich': dict(train_subnets=_SANDWICH),
-    'sandwich_distill': dict(train_subnets=_SANDWICH, inplace_distill=DISTILL_DEFAULTS),
+    'sandwich_distill': dict(train_subnets=_SANDWICH, inplace_distill=INPLACE_DISTILL_DEFAULTS),
 }
 
 
@@ -58,11 +58,11 @@ def check_inplace_distill(inplace_distill, plan: dict):
     if inplace_distill is None:
         return None
     given = dict(inplace_distill)
-    unknown = sorted(set(given) - set(DISTILL_DEFAULTS))
+    unknown = sorted(set(given) - set(INPLACE_DISTILL_DEFAULTS))
     if unknown:
         raise ValueError(f'model.inplace_distill: unknown keys {unknown}; allowed '
-                         f'{sorted(DISTILL_DEFAULTS)}')
-    distill = dict(DISTILL_DEFAULTS, **given)
+                         f'{sorted(INPLACE_DISTILL_DEFAULTS)}')
+    distill = dict(INPLACE_DISTILL_DEFAULTS, **given)
     if not distill['temperature'] > 0:
         raise ValueError(f'model.inplace_distill.temperature={distill["temperature"]!r}: '
                          'must be > 0')
