@@ -42,6 +42,7 @@ class TqdmHook(Hook):
             self.bar = None
 
 
-def progress(iterable, desc: str, total: int | None = None):
-    """A tqdm bar over ``iterable`` that stays on screen when done."""
-    return ProgressBar(iterable, desc=desc, total=total, unit='run', leave=True)
+def progress(iterable, desc: str, total: int | None = None, initial: int = 0):
+    """A tqdm bar over ``iterable`` that stays on screen when done (``initial``: done before,
+    by the run this one resumes)."""
+    return ProgressBar(iterable, desc=desc, total=total, initial=initial, unit='run', leave=True)

@@ -37,6 +37,7 @@ from search import (
     make_budget,
     random_search,
 )
+from search.evaluator import PerImage
 
 from .context import ReportContext
 from .render import allocation, figure, num, plus_minus, provenance, save, table
@@ -194,23 +195,53 @@ def search_rank(scores, i: int) -> int:
     return 1 + int(np.sum(scores > scores[i]))
 
 
-def frontier_records(evaluate, frontier: list, path) -> dict:
+def frontier_records(evaluate, frontier: list, path, save_every: float = 60.0) -> dict:
     """Per-image records (top-1 hits, log-likelihoods) of every allocation of the frontier on
     the search part, computed once (every shared prefix of blocks runs once) and kept in
-    ``path`` for a resumed run."""
+    ``path`` for a resumed run. While they are computed, those done so far are kept beside it
+    (``*.partial.npz``, at most every ``save_every`` seconds), so a run killed mid-way resumes
+    with the rest: a prefix's features and BatchNorm statistics depend on that prefix and the
+    fixed recalibration batches only, so the records equal an uninterrupted run's."""
+    path = Path(path)
     if path.exists():
         with np.load(path) as stored:
             if [tuple(a) for a in stored['allocations']] == list(frontier):
                 return dict(correct=stored['correct'], loglik=stored['loglik'])
-    records = {}
+    partial = path.with_name(path.stem + '.partial.npz')
+    records = _load_records(partial, frontier)
+    todo = [a for a in frontier if a not in records]
+    saved = time.monotonic()
     with torch.no_grad():
-        for a, _ in progress(evaluate.evaluate_all(frontier), 'exhaustive: every allocation',
-                             total=len(frontier)):
+        for a, _ in progress(evaluate.evaluate_all(todo), 'exhaustive: every allocation',
+                             total=len(frontier), initial=len(records)):
             records[a] = evaluate.last_per_image
-    data = dict(correct=np.stack([records[a].correct for a in frontier]).astype(np.float64),
-                loglik=np.stack([records[a].loglik for a in frontier]))
-    atomic_write(path, lambda f: np.savez_compressed(f, allocations=np.array(frontier), **data))
+            if time.monotonic() - saved >= save_every and len(records) < len(frontier):
+                _save_records(partial, list(records), records)
+                saved = time.monotonic()
+    data = _save_records(path, frontier, records)
+    partial.unlink(missing_ok=True)
     return data
+
+
+def _save_records(path: Path, allocations: list, records: dict) -> dict:
+    """Write the records of ``allocations`` to ``path`` (atomically); returns the arrays."""
+    data = dict(correct=np.stack([records[a].correct for a in allocations]).astype(np.float64),
+                loglik=np.stack([records[a].loglik for a in allocations]))
+    atomic_write(path, lambda f: np.savez_compressed(f, allocations=np.array(allocations),
+                                                     **data))
+    return data
+
+
+def _load_records(path: Path, frontier: list) -> dict:
+    """The records kept at ``path`` of allocations on ``frontier`` (empty when none)."""
+    if not path.exists():
+        return {}
+    wanted = set(frontier)
+    with np.load(path) as stored:
+        return {tuple(int(d) for d in a): PerImage(correct, loglik)
+                for a, correct, loglik in zip(stored['allocations'], stored['correct'],
+                                              stored['loglik'])
+                if tuple(int(d) for d in a) in wanted}
 
 
 def mean_std(values: list) -> dict:

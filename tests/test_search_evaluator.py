@@ -352,3 +352,51 @@ def test_sharded_collectives_take_tensors_on_the_models_device(digits, tmp_path,
     assert {name for name, _ in seen} == {'all_reduce', 'broadcast'}
     assert all(device == torch.device('cpu') for _, device in seen), seen
     assert score == reference
+
+
+class Killed(Exception):
+    """Stands for the report's process being killed mid-way through a frontier."""
+
+
+class KilledAfter:
+    """An evaluator that stops after ``count`` allocations, and counts what it evaluates."""
+
+    def __init__(self, evaluator, count=None):
+        self.evaluator, self.count, self.evaluated = evaluator, count, []
+
+    @property
+    def last_per_image(self):
+        return self.evaluator.last_per_image
+
+    def evaluate_all(self, allocations):
+        for allocation, score in self.evaluator.evaluate_all(allocations):
+            if len(self.evaluated) == self.count:
+                raise Killed
+            self.evaluated.append(allocation)
+            yield allocation, score
+
+
+def test_frontier_records_resume_where_a_killed_run_stopped(digits, tmp_path):
+    # The report keeps a frontier's records as they come: a run killed after 7 allocations
+    # resumes with the rest only, and the records equal an uninterrupted run's bit for bit
+    # (each prefix's features and BatchNorm statistics are its own, whichever subset is walked).
+    from reproduce.searches import frontier_records
+    cached, _ = evaluators(Classifier(RESNET, head_bn=True), digits, metric='loss')
+    frontier = [tuple(d + 1 for d in a) for a in np.ndindex(*RESNET.max_depths) if sum(a) == 3]
+    whole = frontier_records(cached, frontier, tmp_path / 'whole.npz')
+
+    path = tmp_path / 'per_image.npz'
+    killed = KilledAfter(cached, count=7)
+    with pytest.raises(Killed):
+        frontier_records(killed, frontier, path, save_every=0)
+    assert not path.exists() and path.with_name('per_image.partial.npz').exists()
+    resumed = KilledAfter(cached)
+    records = frontier_records(resumed, frontier, path, save_every=0)
+    assert len(resumed.evaluated) == len(frontier) - 7
+    assert not set(resumed.evaluated) & set(killed.evaluated)
+    for key in ('correct', 'loglik'):
+        assert np.array_equal(records[key], whole[key]), key
+    assert not path.with_name('per_image.partial.npz').exists()
+    # kept whole now: a third run evaluates nothing
+    again = KilledAfter(cached, count=0)
+    assert np.array_equal(frontier_records(again, frontier, path)['loglik'], whole['loglik'])
