@@ -199,7 +199,7 @@ def frontier_records(evaluate, frontier: list, path, save_every: float = 60.0) -
     """Per-image records (top-1 hits, log-likelihoods) of every allocation of the frontier on
     the search part, computed once (every shared prefix of blocks runs once) and kept in
     ``path`` for a resumed run. While they are computed, those done so far are kept beside it
-    (``*.partial.npz``, at most every ``save_every`` seconds), so a run killed mid-way resumes
+    (``*.so_far.npz``, at most every ``save_every`` seconds), so a run killed mid-way resumes
     with the rest: a prefix's features and BatchNorm statistics depend on that prefix and the
     fixed recalibration batches only, so the records equal an uninterrupted run's."""
     path = Path(path)
@@ -207,8 +207,10 @@ def frontier_records(evaluate, frontier: list, path, save_every: float = 60.0) -
         with np.load(path) as stored:
             if [tuple(a) for a in stored['allocations']] == list(frontier):
                 return dict(correct=stored['correct'], loglik=stored['loglik'])
-    partial = path.with_name(path.stem + '.partial.npz')
-    records = _load_records(partial, frontier)
+    # 'so far', not 'partial': common.checkpoint's temporary files are '.partial', and those
+    # are incomplete writes, where this file is complete records of some allocations
+    so_far = path.with_name(path.stem + '.so_far.npz')
+    records = _load_records(so_far, frontier)
     todo = [a for a in frontier if a not in records]
     saved = time.monotonic()
     with torch.no_grad():
@@ -216,10 +218,10 @@ def frontier_records(evaluate, frontier: list, path, save_every: float = 60.0) -
                              total=len(frontier), initial=len(records)):
             records[a] = evaluate.last_per_image
             if time.monotonic() - saved >= save_every and len(records) < len(frontier):
-                _save_records(partial, list(records), records)
+                _save_records(so_far, list(records), records)
                 saved = time.monotonic()
     data = _save_records(path, frontier, records)
-    partial.unlink(missing_ok=True)
+    so_far.unlink(missing_ok=True)
     return data
 
 
@@ -236,12 +238,11 @@ def _load_records(path: Path, frontier: list) -> dict:
     """The records kept at ``path`` of allocations on ``frontier`` (empty when none)."""
     if not path.exists():
         return {}
-    wanted = set(frontier)
     with np.load(path) as stored:
-        return {tuple(int(d) for d in a): PerImage(correct, loglik)
+        kept = {tuple(int(d) for d in a): PerImage(correct, loglik)
                 for a, correct, loglik in zip(stored['allocations'], stored['correct'],
-                                              stored['loglik'])
-                if tuple(int(d) for d in a) in wanted}
+                                              stored['loglik'])}
+    return {a: kept[a] for a in frontier if a in kept}
 
 
 def mean_std(values: list) -> dict:

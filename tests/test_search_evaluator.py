@@ -389,14 +389,14 @@ def test_frontier_records_resume_where_a_killed_run_stopped(digits, tmp_path):
     killed = KilledAfter(cached, count=7)
     with pytest.raises(Killed):
         frontier_records(killed, frontier, path, save_every=0)
-    assert not path.exists() and path.with_name('per_image.partial.npz').exists()
+    assert not path.exists() and path.with_name('per_image.so_far.npz').exists()
     resumed = KilledAfter(cached)
     records = frontier_records(resumed, frontier, path, save_every=0)
     assert len(resumed.evaluated) == len(frontier) - 7
     assert not set(resumed.evaluated) & set(killed.evaluated)
     for key in ('correct', 'loglik'):
         assert np.array_equal(records[key], whole[key]), key
-    assert not path.with_name('per_image.partial.npz').exists()
+    assert not path.with_name('per_image.so_far.npz').exists()
     # kept whole now: a third run evaluates nothing
     again = KilledAfter(cached, count=0)
     assert np.array_equal(frontier_records(again, frontier, path)['loglik'], whole['loglik'])
